@@ -1,0 +1,1 @@
+"""AWS side: verification of a customer's account and the CloudFormation template they launch."""

@@ -1,0 +1,96 @@
+"""The `eco-bot` command line: `run`, `db upgrade` and `template`.
+
+Configuration problems end the command with one line naming the variable (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger("eco-bot")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="eco-bot", description="Connect AWS accounts to Eco from Slack.")
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the bot (applies pending migrations first)")
+    run.add_argument("--mode", choices=("socket", "http"), help="default: socket when SLACK_APP_TOKEN is set, else http")
+    run.add_argument("--port", type=int, default=3000, help="HTTP mode port (default 3000)")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP mode address (default 0.0.0.0)")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations and exit")
+    commands.add_parser("template", help="print the CloudFormation template customers launch")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # slack_sdk's debug logs carry request bodies; keep them (and any token) out of the log.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    try:
+        if args.command == "template":
+            from bot.aws.template import template_text
+
+            sys.stdout.write(template_text())
+            return 0
+        if args.command == "db":
+            return _db_upgrade()
+        return _run(args)
+    except SettingsError as error:
+        print(f"eco-bot: {error}", file=sys.stderr)
+        return 2
+
+
+def _db_upgrade() -> int:
+    from bot.store.db import open_database, upgrade
+
+    settings = load_settings()
+    upgrade(open_database(settings.database_url))
+    log.info("database is at the latest migration")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    mode = args.mode or ("socket" if settings.slack_app_token else "http")
+    settings.token("SLACK_BOT_TOKEN")
+    if mode == "http":
+        signing_secret: str | None = settings.token("SLACK_SIGNING_SECRET")
+    else:
+        settings.token("SLACK_APP_TOKEN")
+        signing_secret = None  # Socket Mode payloads arrive over an authenticated websocket, unsigned
+
+    from bot.service import build_service
+
+    service = build_service(settings, signing_secret=signing_secret)
+    # SIGTERM (a deploy, a container stop) ends the process like Ctrl-C does, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    service.scheduler.start()
+    try:
+        if mode == "http":
+            from bot.slack.http import make_server
+
+            server = make_server(service.app, service.database, host=args.host, port=args.port)
+            log.info("serving Slack on http://%s:%s/slack/events (health: /healthz)", args.host, server.effective_port)
+            server.run()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(service.app, settings.token("SLACK_APP_TOKEN")).start()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        service.scheduler.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The conversation engine: a persisted state machine that takes a connection from `/eco connect` to the
+end of Eco's processing window.
+
+It receives what people do (a command, a reply in a thread, a button press) through its public methods
+and answers through the `Chat` port; it knows nothing of Slack. Every change of step is a fenced
+transition in the database (see `bot.store.repository.transition`), so a retried event, a second reply
+racing the first, a double click or a second replica applies it once. Slow work (AWS checks) runs only
+after the step has been claimed in the database, and a check interrupted by a restart is resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.aws.template import quick_create_url, stack_name_for
+from bot.engine import script
+from bot.engine.content import Item, Message, Status, rich
+from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_role_arn
+from bot.engine.ports import Actor, Chat, ChatError, Clock, Directory, Verifier
+from bot.engine.steps import AWAITING_ANSWER, CHECKING, STEPS, Step
+from bot.settings import Approvers
+from bot.store import repository as repo
+from bot.store.models import Connection, Notice
+
+log = logging.getLogger(__name__)
+
+MAX_LABEL = 80
+WINDOW_END = "window_end"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The settings the engine acts on (a slice of `Settings`, so the engine does not read the environment)."""
+
+    processing_window: timedelta
+    approvers: Approvers
+    allow_self_approval: bool = False
+    template_url: str | None = None
+    check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
+    notice_lease: timedelta = timedelta(minutes=2)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        chat: Chat,
+        verifier: Verifier,
+        directory: Directory,
+        policy: Policy,
+        clock: Clock,
+        worker_id: str | None = None,
+    ):
+        self.sessions = sessions
+        self.chat = chat
+        self.verifier = verifier
+        self.directory = directory
+        self.policy = policy
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def command(self, actor: Actor, text: str) -> Message:
+        """`/eco <text>`: returns the private answer for the person who typed it."""
+        verb, _, rest = text.strip().partition(" ")
+        verb, rest = verb.lower(), rest.strip()
+        if verb == "connect":
+            return self.start(actor, rest)
+        if verb == "status":
+            return self.status(actor, rest)
+        if verb == "cancel":
+            return self.cancel(actor, rest)
+        if verb in ("", "help"):
+            return script.help_text()
+        return script.help_text(note="I do not know that command. Here is what I can do:")
+
+    def start(self, actor: Actor, label_text: str) -> Message:
+        label = " ".join(label_text.split())
+        if len(label) > MAX_LABEL:
+            return Message.text(f"A label is at most {MAX_LABEL} characters; that one has {len(label)}. Nothing was started.")
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            connection = Connection(
+                team_id=actor.team,
+                channel_id=actor.channel,
+                requester_id=actor.user,
+                label=label or None,
+                step=Step.AWAITING_BUCKET,
+                version=1,
+                # Chosen by us, unique per connection and unguessable: it is what stops another Eco customer
+                # from pointing Eco at this account's role (the confused-deputy problem).
+                external_id=f"eco-{secrets.token_urlsafe(24)}",
+                created_at=now,
+                updated_at=now,
+                checks=[],
+                decisions=[],
+            )
+            session.add(connection)
+        try:
+            thread_ts = self.chat.post(actor.channel, script.root(connection))
+        except ChatError as error:
+            with self.sessions.begin() as session:
+                session.delete(session.merge(connection))
+            return script.not_posted(error.code)
+        with self.sessions.begin() as session:
+            session.merge(connection).thread_ts = thread_ts
+        connection.thread_ts = thread_ts
+        self._post(connection, script.ask_bucket(connection))
+        return Message.text(f"Started connection #{connection.id}. Answer the questions in its thread.")
+
+    def status(self, actor: Actor, reference: str) -> Message:
+        with self.sessions() as session:
+            if not reference:
+                return script.status_list(repo.list_connections(session, actor.team))
+            connection = self._find(session, actor.team, reference)
+            if connection is None:
+                return script.unknown_connection(reference)
+            return script.status_one(connection)
+
+    def cancel(self, actor: Actor, reference: str) -> Message:
+        if not reference:
+            return Message.text("Say which connection to cancel, such as /eco cancel 12 (see /eco status).")
+        with self.sessions.begin() as session:
+            connection = self._find(session, actor.team, reference)
+            if connection is None:
+                return script.unknown_connection(reference)
+            if STEPS[Step(connection.step)].finished:
+                return Message.text(f"Connection #{connection.id} is already {STEPS[Step(connection.step)].label}.")
+            if actor.user != connection.requester_id and not self._is_approver(actor.user):
+                return Message.text(
+                    f"Only the person who started connection #{connection.id} or an approver may cancel it. Nothing was changed."
+                )
+            if not repo.transition(session, connection, Step.CANCELLED, self.clock.now()):
+                return Message.text(f"Connection #{connection.id} changed while you asked; nothing was cancelled. Try again.")
+            repo.drop_pending_notices(session, connection)
+        self._post(connection, script.cancelled(connection, actor.user))
+        if connection.approval_message_ts:
+            self._update(connection.channel_id, connection.approval_message_ts, script.approval_withdrawn(connection))
+        self._refresh_root(connection)
+        return Message.text(f"Connection #{connection.id} is cancelled.")
+
+    # --- replies in a thread -------------------------------------------------------------------
+
+    def already_seen(self, team: str, event_id: str) -> bool:
+        """Record an incoming event id; True when it was processed before (a retry, or another replica)."""
+        with self.sessions.begin() as session:
+            return not repo.record_event(session, event_id=event_id, team_id=team, now=self.clock.now())
+
+    def reply(self, actor: Actor, thread: str, text: str) -> None:
+        """A person wrote in a thread. If it is a connection's thread waiting for an answer, that is the answer."""
+        with self.sessions.begin() as session:
+            connection = repo.find_by_thread(session, actor.team, actor.channel, thread)
+            if connection is None:
+                return  # not one of our threads
+            step = Step(connection.step)
+            if step not in AWAITING_ANSWER and step not in CHECKING:
+                return  # people may talk in the thread; only a pending question takes answers
+            answer = None
+            if step in AWAITING_ANSWER:
+                answer = parse_bucket_name(text) if step is Step.AWAITING_BUCKET else parse_role_arn(text)
+            claimed = not isinstance(answer, (Invalid, type(None))) and repo.transition(
+                session, connection, AWAITING_ANSWER[step], self.clock.now(), pending_answer=str(answer)
+            )
+        if isinstance(answer, Invalid):
+            what = "bucket name" if step is Step.AWAITING_BUCKET else "role ARN"
+            self._post(connection, script.refusal(answer, text, what))
+        elif not claimed:  # a check is running, or another reply claimed the question a moment ago
+            self._whisper(actor, thread, script.still_checking(connection))
+        else:
+            self._check(connection)
+
+    def _check(self, connection: Connection) -> None:
+        """Run the claimed step's checks and move on: forward when they pass, back to the question when not."""
+        step = Step(connection.step)
+        answer = connection.pending_answer or ""
+        if step is Step.CHECKING_BUCKET:
+            what = "bucket"
+            progress = self._post(connection, script.checking(what, answer))
+            items = [Item("Name follows the S3 naming rules", Status.PASS)] + self.verifier.check_bucket(answer)
+        else:
+            what = "role"
+            progress = self._post(connection, script.checking(what, answer))
+            role = parse_role_arn(answer)
+            assert isinstance(role, RoleArn)  # it was validated before it was claimed
+            items = [Item("ARN is a role in the aws partition", Status.PASS)] + self.verifier.check_role(
+                role, connection.external_id, connection.bucket or ""
+            )
+        ok = all(item.status in (Status.PASS, Status.WARN) for item in items)
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            if ok and step is Step.CHECKING_BUCKET:
+                changes = {"bucket": answer}
+                to_step = Step.AWAITING_ROLE
+            elif ok:
+                changes = {"role_arn": answer, "account_id": role.account}
+                to_step = Step.AWAITING_APPROVAL
+            else:
+                changes = {}
+                to_step = CHECKING[step]
+            moved = repo.transition(session, connection, to_step, now, pending_answer=None, **changes)
+            if moved:
+                repo.replace_checks(session, connection, what, items, now)
+        if not moved:
+            log.info("connection %s moved on while its %s was being checked; result dropped", connection.id, what)
+            return
+        result = script.check_results(what, answer, items, ok)
+        if progress:
+            self._update(connection.channel_id, progress, result)
+        else:
+            self._post(connection, result)
+        if ok and to_step is Step.AWAITING_ROLE:
+            self._ask_role(connection)
+        elif ok:
+            self._request_approval(connection)
+        self._refresh_root(connection)
+
+    def _ask_role(self, connection: Connection) -> None:
+        principal = self.verifier.trusted_principal()
+        link = None
+        if self.policy.template_url and principal:
+            link = quick_create_url(
+                template_url=self.policy.template_url,
+                stack_name=stack_name_for(connection.id, connection.label),
+                bucket=connection.bucket or "",
+                external_id=connection.external_id,
+                trusted_principal_arn=principal,
+            )
+        self._post(connection, script.ask_role(connection, link=link, principal=principal))
+
+    def _request_approval(self, connection: Connection) -> None:
+        message = script.approval_request(connection, approvers_configured=bool(self.policy.approvers))
+        ts = self._post(connection, message)
+        if ts:
+            with self.sessions.begin() as session:
+                session.merge(connection).approval_message_ts = ts
+            connection.approval_message_ts = ts
+
+    def resume_interrupted_checks(self) -> int:
+        """Re-run checks that a dead process left half done (their claim is older than the check timeout)."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            stale = repo.stale_checks(session, tuple(CHECKING), now - self.policy.check_timeout)
+            # Re-claim each (a transition to the same step bumps the version) so only one process resumes it.
+            resumed = [c for c in stale if repo.transition(session, c, c.step, now)]
+        for connection in resumed:
+            self._post(connection, script.check_resumed())
+            self._check(connection)
+        return len(resumed)
+
+    # --- approval ------------------------------------------------------------------------------
+
+    def decide(self, actor: Actor, value: str, decision: str) -> Message | None:
+        """An Approve or Reject button was pressed. Returns a private refusal, or None when it took effect."""
+        reference = parse_connection_ref(value)
+        with self.sessions.begin() as session:
+            connection = None if isinstance(reference, Invalid) else repo.get_connection(session, actor.team, reference)
+            if connection is None:
+                log.warning("refused %s by %s: unknown connection %r", decision, actor.user, value[:40])
+                return Message.text("That button does not belong to a connection in this workspace. Nothing was changed.")
+            if connection.step != Step.AWAITING_APPROVAL:
+                return Message.text(
+                    f"Connection #{connection.id} is not waiting for approval (it is "
+                    f"{STEPS[Step(connection.step)].label}). Nothing was changed."
+                )
+            refusal = self._approval_refusal(actor.user, connection)
+            if refusal:
+                log.info("refused %s of #%s by %s: %s", decision, connection.id, actor.user, refusal)
+                return Message.text(refusal, " Nothing was changed.")
+            now = self.clock.now()
+            if decision == "approve":
+                window_ends_at = now + self.policy.processing_window
+                moved = repo.transition(session, connection, Step.PROCESSING, now, window_ends_at=window_ends_at)
+                if moved:
+                    repo.schedule_notice(session, connection, kind=WINDOW_END, due_at=window_ends_at)
+            else:
+                moved = repo.transition(session, connection, Step.REJECTED, now)
+            if not moved:
+                return Message.text(f"Connection #{connection.id} was decided a moment ago by someone else. Nothing was changed.")
+            repo.add_decision(session, connection, user_id=actor.user, decision=decision, now=now)
+            session.flush()
+            session.refresh(connection, ["decisions"])
+        if connection.approval_message_ts:
+            self._update(
+                connection.channel_id,
+                connection.approval_message_ts,
+                script.approval_decided(connection, decision=decision, user=actor.user, at=now),
+            )
+        if decision == "approve":
+            self._post(connection, script.processing_started(connection, self.policy.processing_window))
+        else:
+            self._post(connection, script.rejected(connection, actor.user))
+        self._refresh_root(connection)
+        return None
+
+    def _approval_refusal(self, user: str, connection: Connection) -> str | None:
+        """Why `user` may not decide on `connection`, or None. Fails closed: anything unknown is a refusal."""
+        if not self.policy.approvers:
+            return "No approver is configured (ECO_APPROVERS is empty), so nobody can approve yet."
+        if user == connection.requester_id and not self.policy.allow_self_approval:
+            return "You started this connection; another approver must decide on it."
+        if not self._is_approver(user):
+            return "Only the approvers named in ECO_APPROVERS may approve or reject connections."
+        return None
+
+    def _is_approver(self, user: str) -> bool:
+        approvers = self.policy.approvers
+        if user in approvers.users:
+            return True
+        for group in sorted(approvers.groups):
+            try:
+                if user in self.directory.group_members(group):
+                    return True
+            except Exception as error:  # an unreadable group grants nothing
+                log.warning("could not read members of user group %s (%s): treated as not an approver", group, error)
+        return False
+
+    # --- the end of the processing window ----------------------------------------------------------
+
+    def deliver_due_notices(self, *, limit: int = 50) -> int:
+        """Post every notice that is due, each claimed first so that no other process posts it too."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            notices = repo.claim_due_notices(
+                session, now=now, owner=self.worker_id, lease=self.policy.notice_lease, limit=limit
+            )
+        return sum(1 for notice in notices if self._deliver(notice))
+
+    def _deliver(self, notice: Notice) -> bool:
+        with self.sessions() as session:
+            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
+        if connection is None or connection.step != Step.PROCESSING:
+            with self.sessions.begin() as session:
+                repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
+            return False
+        try:
+            ts = self.chat.post(connection.channel_id, script.window_ended(connection), thread=connection.thread_ts)
+        except ChatError as error:
+            log.warning("window notice for #%s not posted (%s); will retry", connection.id, error.code)
+            with self.sessions.begin() as session:
+                repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
+            return False
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=now, posted_ts=ts)
+            repo.transition(session, connection, Step.COMPLETE, now)
+        try:
+            self.chat.direct(connection.requester_id, script.window_ended_direct(connection))
+        except ChatError as error:
+            log.warning("direct message to the requester of #%s failed (%s)", connection.id, error.code)
+        self._refresh_root(connection)
+        return True
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _find(self, session: Session, team: str, reference: str) -> Connection | None:
+        parsed = parse_connection_ref(reference)
+        return None if isinstance(parsed, Invalid) else repo.get_connection(session, team, parsed)
+
+    def _post(self, connection: Connection, message: Message) -> str | None:
+        """Post in the connection's thread. A chat failure is logged, not raised: the state is already saved."""
+        try:
+            return self.chat.post(connection.channel_id, message, thread=connection.thread_ts)
+        except ChatError as error:
+            log.warning("could not post in the thread of #%s: %s", connection.id, error.code)
+            return None
+
+    def _whisper(self, actor: Actor, thread: str, message: Message) -> None:
+        try:
+            self.chat.whisper(actor.channel, actor.user, message, thread=thread)
+        except ChatError as error:
+            log.warning("could not answer %s privately: %s", actor.user, error.code)
+
+    def _update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.chat.update(channel, ts, message)
+        except ChatError as error:
+            log.warning("could not update message %s: %s", ts, error.code)
+
+    def _refresh_root(self, connection: Connection) -> None:
+        with self.sessions() as session:
+            fresh = repo.get_connection(session, connection.team_id, connection.id)
+            if fresh is None or fresh.thread_ts is None:
+                return
+            message = script.root(fresh)
+        self._update(fresh.channel_id, fresh.thread_ts, message)

@@ -1,0 +1,403 @@
+"""Everything the bot says, as `Message` values. No Slack markup here: adapters render and escape."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.engine.content import (
+    Bold,
+    Button,
+    ButtonKind,
+    Buttons,
+    Checklist,
+    Code,
+    Heading,
+    Item,
+    Link,
+    Mention,
+    Message,
+    Paragraph,
+    Status,
+    Tag,
+    Time,
+    rich,
+    shorten,
+)
+from bot.engine.identifiers import Invalid
+from bot.engine.steps import PHASES, STEPS, Step
+from bot.settings import format_duration
+from bot.store.models import Connection
+
+COMMANDS = (
+    ("/eco connect [label]", "start connecting an AWS account, in a thread of this channel"),
+    ("/eco status", "every connection in this workspace: where it stands and what it waits for"),
+    ("/eco status <id>", "one connection in detail"),
+    ("/eco cancel <id>", "stop a connection (its requester or an approver)"),
+    ("/eco help", "this list"),
+)
+
+
+def title(connection: Connection) -> str:
+    return f"#{connection.id}" + (f" {connection.label}" if connection.label else "")
+
+
+# --- the root message ------------------------------------------------------------------------
+
+
+def root(connection: Connection) -> Message:
+    """The live checklist at the top of the thread, rebuilt from the connection at every step."""
+    step = Step(connection.step)
+    info = STEPS[step]
+    items = []
+    details = _phase_details(connection)
+    for index, name in enumerate(PHASES):
+        if step is Step.CANCELLED:
+            status = Status.PASS if index < _reached_phase(connection) else Status.PENDING
+        elif step is Step.REJECTED and index == info.phase:
+            status = Status.FAIL
+        elif index < info.phase:
+            status = Status.PASS
+        elif index == info.phase:
+            status = Status.CURRENT
+        else:
+            status = Status.TODO
+        items.append(Item(name, status, details.get(index, ()) if status is not Status.TODO else ()))
+    if info.finished:
+        footer = rich("Status: ", Bold(info.label), ".")
+    else:
+        footer = rich("Waiting for: ", info.waits_for, ".")
+    return Message.of(
+        Heading(f"Connecting an AWS account to Eco: {title(connection)}"),
+        Paragraph(rich("Started by ", Mention(connection.requester_id), ". Follow the steps in the thread.")),
+        Checklist(tuple(items)),
+        Paragraph(footer),
+        summary=rich(f"Eco connection {title(connection)}: {info.label}"),
+    )
+
+
+def _reached_phase(connection: Connection) -> int:
+    if connection.window_ends_at:
+        return 3
+    if connection.role_arn:
+        return 2
+    return 1 if connection.bucket else 0
+
+
+def _phase_details(connection: Connection) -> dict[int, tuple]:
+    details: dict[int, tuple] = {}
+    if connection.bucket:
+        details[0] = rich(Code(connection.bucket))
+    if connection.role_arn:
+        details[1] = rich(Code(connection.role_arn))
+    approvals = [d for d in connection.decisions if d.decision == "approve"]
+    rejections = [d for d in connection.decisions if d.decision == "reject"]
+    if approvals:
+        details[2] = rich("approved by ", Mention(approvals[-1].user_id))
+    elif rejections:
+        details[2] = rich("rejected by ", Mention(rejections[-1].user_id))
+    if connection.window_ends_at:
+        verb = "ended" if connection.step == Step.COMPLETE else "ends"
+        details[3] = rich(f"{verb} ", Time(connection.window_ends_at))
+    return details
+
+
+# --- the questions ----------------------------------------------------------------------------
+
+
+def ask_bucket(connection: Connection) -> Message:
+    return Message.of(
+        Heading("Step 1: a Cost and Usage Report delivered to S3"),
+        Paragraph(
+            rich(
+                "In the AWS console of the account to connect (its management account, or a member account with "
+                "its own report), switch to the region ",
+                Bold("us-east-1"),
+                " and open Billing and Cost Management → Data Exports → Create → ",
+                Bold("Legacy CUR export"),
+                ". Set:",
+            )
+        ),
+        Checklist(
+            (
+                Item("Time granularity: Hourly", Status.TODO),
+                Item("Include resource IDs: on", Status.TODO),
+                Item("Refresh automatically (data refresh settings): on", Status.TODO),
+                Item("Report data integration: Amazon Athena (this sets Parquet and overwrite)", Status.TODO),
+                Item("S3 bucket: in us-east-1", Status.TODO),
+            )
+        ),
+        Paragraph(
+            rich(
+                "A ",
+                Bold("new bucket"),
+                " is recommended: the Athena integration removes the bucket's existing S3 event notifications, "
+                "and a dedicated bucket keeps Eco's read access limited to billing data.",
+            )
+        ),
+        Paragraph(rich(Bold("Reply in this thread with the bucket's name"), " (just the name, such as ", Code("acme-cur-reports"), ").")),
+        summary="Step 1: reply with the name of the S3 bucket your Cost and Usage Report is delivered to.",
+    )
+
+
+def ask_role(connection: Connection, *, link: str | None, principal: str | None) -> Message:
+    blocks: list = [Heading("Step 2: a read-only role for Eco")]
+    if link:
+        blocks.append(
+            Paragraph(
+                rich(
+                    "Open the ",
+                    Link(link, "CloudFormation quick-create link"),
+                    " (region us-east-1, in the same account as the bucket). Its parameters are filled in: keep them. "
+                    "Tick ",
+                    Bold("I acknowledge that AWS CloudFormation might create IAM resources"),
+                    " and press ",
+                    Bold("Create stack"),
+                    ".",
+                )
+            )
+        )
+    else:
+        blocks.append(
+            Paragraph(
+                rich(
+                    "The quick-create link is not configured (the bot's operator has not set ECO_TEMPLATE_URL). "
+                    "Ask them for the template (`eco-bot template`), then in CloudFormation (us-east-1) create a stack "
+                    "from it with these parameters:"
+                )
+            )
+        )
+    blocks.append(
+        Checklist(
+            (
+                Item("ExternalId", Status.TODO, rich(Code(connection.external_id))),
+                Item("CurBucketName", Status.TODO, rich(Code(connection.bucket or ""))),
+                Item(
+                    "TrustedPrincipalArn",
+                    Status.TODO,
+                    rich(Code(principal)) if principal else rich("unknown: the bot could not determine its AWS identity"),
+                ),
+            )
+        )
+    )
+    blocks.append(
+        Paragraph(
+            rich(
+                "When the stack shows CREATE_COMPLETE, open its ",
+                Bold("Outputs"),
+                " tab and ",
+                Bold("reply here with the RoleArn value"),
+                ".",
+            )
+        )
+    )
+    return Message.of(*blocks, summary="Step 2: create the read-only role and reply with its ARN.")
+
+
+# --- answers and checks ------------------------------------------------------------------------
+
+
+def refusal(invalid: Invalid, answer: str, what: str) -> Message:
+    line = rich("That is not a valid ", what, ": ", invalid.reason)
+    if answer.strip() and len(answer) <= 200:
+        line = rich("That is not a valid ", what, " (", Code(shorten(answer.strip())), "): ", invalid.reason)
+    blocks = [Paragraph(line)]
+    if invalid.fix:
+        blocks.append(Paragraph(rich(invalid.fix)))
+    blocks.append(Paragraph(rich("Nothing was changed. Reply again with the ", what, ".")))
+    return Message.of(*blocks)
+
+
+def checking(what: str, value: str) -> Message:
+    return Message.of(Paragraph(rich("Checking ", what, " ", Code(value), " against AWS…")))
+
+
+def check_results(what: str, value: str, items: list[Item], ok: bool) -> Message:
+    if ok:
+        head = rich("✅ The ", what, " ", Code(value), " passed every check.")
+    else:
+        head = rich("❌ The ", what, " ", Code(value), " did not pass: fix what is marked below, then reply again with the ", what, ".")
+    return Message.of(Paragraph(head), Checklist(tuple(items)), summary=head)
+
+
+def still_checking(connection: Connection) -> Message:
+    return Message.text("I am still checking the previous answer (", Code(connection.pending_answer or ""), "); wait for its result.")
+
+
+def check_resumed() -> Message:
+    return Message.text("I was restarted while checking this answer; checking it again.")
+
+
+# --- approval ----------------------------------------------------------------------------------
+
+
+def approval_request(connection: Connection, *, approvers_configured: bool) -> Message:
+    blocks: list = [
+        Heading("Step 3: approval"),
+        Paragraph(
+            rich(
+                "Eco will get read-only access to the billing data of account ",
+                Code(connection.account_id or "?"),
+                " through ",
+                Code(connection.role_arn or "?"),
+                ". An approver must agree.",
+            )
+        ),
+    ]
+    if not approvers_configured:
+        blocks.append(
+            Paragraph(
+                rich(
+                    Bold("No approver is configured."),
+                    " The bot's operator must list approvers' Slack user IDs or user-group IDs in ECO_APPROVERS "
+                    "and restart the bot; this connection waits until then.",
+                )
+            )
+        )
+    blocks.append(
+        Buttons(
+            (
+                Button(ButtonKind.APPROVE, "Approve", str(connection.id)),
+                Button(ButtonKind.REJECT, "Reject", str(connection.id)),
+            )
+        )
+    )
+    return Message.of(*blocks, summary=f"Connection #{connection.id} is waiting for approval.")
+
+
+def approval_decided(connection: Connection, *, decision: str, user: str, at: datetime) -> Message:
+    verb = "Approved" if decision == "approve" else "Rejected"
+    return Message.of(
+        Heading("Step 3: approval"),
+        Paragraph(rich(f"{'✅' if decision == 'approve' else '❌'} {verb} by ", Mention(user), " at ", Time(at), ".")),
+        summary=f"Connection #{connection.id}: {verb.lower()}.",
+    )
+
+
+def approval_withdrawn(connection: Connection) -> Message:
+    return Message.of(Heading("Step 3: approval"), Paragraph(rich("No longer needed: the connection was cancelled.")))
+
+
+def processing_started(connection: Connection, window: timedelta) -> Message:
+    assert connection.window_ends_at is not None
+    return Message.text(
+        "Approved. Eco is now processing this account's data; that takes up to ",
+        format_duration(window),
+        ". I will post here when the window ends, at ",
+        Time(connection.window_ends_at),
+        ", and send ",
+        Mention(connection.requester_id),
+        " a direct message.",
+    )
+
+
+def rejected(connection: Connection, user: str) -> Message:
+    return Message.text(
+        "❌ Rejected by ",
+        Mention(user),
+        ". Nothing was shared with Eco. ",
+        Mention(connection.requester_id),
+        ", run /eco connect again to start over.",
+    )
+
+
+def window_ended(connection: Connection) -> Message:
+    return Message.of(
+        Paragraph(
+            rich(
+                "🎉 Eco's initial processing window for account ",
+                Code(connection.account_id or "?"),
+                " ended at ",
+                Time(connection.window_ends_at) if connection.window_ends_at else "now",
+                ". Its cost data should now be visible in Eco. If it is not, check that the Cost and Usage Report "
+                "has delivered files to ",
+                Code(connection.bucket or "?"),
+                ".",
+            )
+        ),
+        tag=Tag("window_end", connection.id),
+    )
+
+
+def window_ended_direct(connection: Connection) -> Message:
+    return Message.text(
+        "Eco connection ",
+        Bold(title(connection)),
+        ": the initial processing window has ended for account ",
+        Code(connection.account_id or "?"),
+        ". Its cost data should now be visible in Eco.",
+    )
+
+
+def cancelled(connection: Connection, user: str) -> Message:
+    return Message.text("Connection cancelled by ", Mention(user), ". Run /eco connect to start again.")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def help_text(*, note: str | None = None) -> Message:
+    blocks: list = []
+    if note:
+        blocks.append(Paragraph(rich(note)))
+    blocks.append(Heading("Eco Connect: connect an AWS account to Eco, verified step by step"))
+    blocks.append(Checklist(tuple(Item(command, Status.TODO, rich(what)) for command, what in COMMANDS)))
+    return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco cancel, /eco help")
+
+
+def status_list(connections: list[Connection]) -> Message:
+    if not connections:
+        return Message.text("No connections yet in this workspace. Start one with /eco connect.")
+    items = []
+    for connection in connections:
+        info = STEPS[Step(connection.step)]
+        detail = rich(info.label, f"; waiting for {info.waits_for}" if info.waits_for else "", "; requested by ", Mention(connection.requester_id))
+        items.append(Item(title(connection), _status_of(connection), detail))
+    return Message.of(Heading("Eco connections in this workspace"), Checklist(tuple(items)))
+
+
+def status_one(connection: Connection) -> Message:
+    info = STEPS[Step(connection.step)]
+    blocks: list = [
+        Heading(f"Connection {title(connection)}: {info.label}"),
+        Paragraph(rich("Requested by ", Mention(connection.requester_id), "; started ", Time(connection.created_at), ".")),
+    ]
+    if info.waits_for:
+        blocks.append(Paragraph(rich("Waiting for: ", info.waits_for, ".")))
+    if connection.window_ends_at and not info.finished:
+        blocks.append(Paragraph(rich("Processing window ends ", Time(connection.window_ends_at), ".")))
+    checks = [
+        Item(f"{check.step}: {check.name}", Status(check.status), rich(check.detail)) for check in connection.checks
+    ]
+    if checks:
+        blocks.append(Checklist(tuple(checks)))
+    return Message.of(*blocks)
+
+
+def _status_of(connection: Connection) -> Status:
+    step = Step(connection.step)
+    if step is Step.COMPLETE:
+        return Status.PASS
+    if step in (Step.REJECTED, Step.CANCELLED):
+        return Status.FAIL
+    return Status.CURRENT
+
+
+def unknown_connection(reference: str) -> Message:
+    return Message.text("There is no connection ", Code(shorten(reference, 20)), " in this workspace. See /eco status.")
+
+
+def not_posted(code: str) -> Message:
+    """Why `/eco connect` could not open its thread here, and how to fix it."""
+    reasons = {
+        "not_in_channel": "I am not a member of this channel. Invite me (type /invite @Eco Connect) and run /eco connect again.",
+        "channel_not_found": (
+            "I cannot post in this conversation: it is a private channel I am not in, or a direct message between "
+            "other people. Invite me to a channel, or run /eco connect in one I am in."
+        ),
+        "is_archived": "This channel is archived. Run /eco connect in an active channel.",
+        "restricted_action": "This workspace does not let me post here. Run /eco connect in another channel.",
+        "restricted_action_read_only_channel": "This channel is read-only for me. Run /eco connect in another channel.",
+        "restricted_action_thread_only_channel": "This channel only allows thread replies. Run /eco connect in another channel.",
+    }
+    reason = reasons.get(code, f"Slack refused my message ({code}). Run /eco connect in a channel I am a member of.")
+    return Message.text("I could not start a connection here. ", reason)

@@ -1,0 +1,53 @@
+"""The steps of a connection and what each one means: one declarative table, read by the engine and
+the messages alike, so that "where it stands" and "what it waits for" are never written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    AWAITING_BUCKET = "awaiting_bucket"
+    CHECKING_BUCKET = "checking_bucket"
+    AWAITING_ROLE = "awaiting_role"
+    CHECKING_ROLE = "checking_role"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+# The checklist a connection's root message shows, in order.
+PHASES = (
+    "Cost and Usage Report bucket",
+    "Read-only role (CloudFormation stack)",
+    "Approval",
+    "Initial processing",
+)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    phase: int  # index into PHASES of the phase this step belongs to (len(PHASES) once all are done)
+    label: str  # where it stands, for /eco status
+    waits_for: str  # what it waits for ("" when finished)
+    finished: bool = False
+
+
+STEPS: dict[Step, StepInfo] = {
+    Step.AWAITING_BUCKET: StepInfo(0, "waiting for the bucket name", "the CUR bucket name, as a reply in the thread"),
+    Step.CHECKING_BUCKET: StepInfo(0, "checking the bucket", "the bucket checks to finish"),
+    Step.AWAITING_ROLE: StepInfo(1, "waiting for the role ARN", "the role ARN from the stack's Outputs, as a reply in the thread"),
+    Step.CHECKING_ROLE: StepInfo(1, "checking the role", "the role checks to finish"),
+    Step.AWAITING_APPROVAL: StepInfo(2, "waiting for approval", "an approver to press Approve or Reject in the thread"),
+    Step.PROCESSING: StepInfo(3, "processing", "Eco's initial processing window to end"),
+    Step.COMPLETE: StepInfo(4, "connected", "", finished=True),
+    Step.REJECTED: StepInfo(2, "rejected", "", finished=True),
+    Step.CANCELLED: StepInfo(-1, "cancelled", "", finished=True),
+}
+
+CHECKING = {Step.CHECKING_BUCKET: Step.AWAITING_BUCKET, Step.CHECKING_ROLE: Step.AWAITING_ROLE}
+AWAITING_ANSWER = {Step.AWAITING_BUCKET: Step.CHECKING_BUCKET, Step.AWAITING_ROLE: Step.CHECKING_ROLE}

@@ -1,0 +1,188 @@
+"""The bot's one typed settings object, read from the environment and an optional `.env` file.
+
+Settings are built once at start (`load_settings`) and passed down; nothing here runs at import time.
+An invalid value becomes a `SettingsError` whose message names the variable and what it expects, so the
+command line can print one clear line instead of a traceback. Secrets are `SecretStr`: they never print.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+README_HINT = "see README.md, section 'Configuration'"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Slack IDs: users start with U or W (enterprise), user groups with S.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::\d{12}:(root|(role|user)/[\w+=,.@/-]{1,512})$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def parse_duration(value: str) -> timedelta:
+    """Parse `48h`, `90m`, `5s` or `7d` into a positive timedelta."""
+    match = _DURATION.match(value or "")
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("expected a positive whole number followed by s, m, h or d, such as 48h, 90m or 5s")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of `parse_duration`, choosing the largest exact unit (for messages)."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class Approvers:
+    """ECO_APPROVERS, split into user IDs and user-group IDs."""
+
+    def __init__(self, users: frozenset[str] = frozenset(), groups: frozenset[str] = frozenset()):
+        self.users = users
+        self.groups = groups
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Approvers) and (self.users, self.groups) == (other.users, other.groups)
+
+    def __repr__(self) -> str:
+        return f"Approvers(users={sorted(self.users)}, groups={sorted(self.groups)})"
+
+    @classmethod
+    def parse(cls, raw: str) -> Approvers:
+        users: set[str] = set()
+        groups: set[str] = set()
+        for item in (part.strip() for part in raw.split(",")):
+            if not item:
+                continue
+            if _USER_ID.match(item):
+                users.add(item)
+            elif _GROUP_ID.match(item):
+                groups.add(item)
+            else:
+                raise ValueError(
+                    f"{item!r} is not a Slack user ID (U… or W…) or user-group ID (S…); "
+                    "use IDs, never display names"
+                )
+        return cls(frozenset(users), frozenset(groups))
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment. Field aliases are the user-facing variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    # repr=False: a PostgreSQL URL may carry a password.
+    database_url: str = Field("sqlite:///eco-bot.db", alias="DATABASE_URL", repr=False)
+    slack_api_url: str = Field("https://slack.com/api/", alias="ECO_SLACK_API_URL")
+    processing_window: Annotated[timedelta, NoDecode] = Field(timedelta(hours=48), alias="ECO_PROCESSING_WINDOW")
+    approvers: Annotated[Approvers, NoDecode] = Field(default_factory=Approvers, alias="ECO_APPROVERS")
+    allow_self_approval: bool = Field(False, alias="ECO_ALLOW_SELF_APPROVAL")
+    trusted_principal_arn: str | None = Field(None, alias="ECO_TRUSTED_PRINCIPAL_ARN")
+    template_url: str | None = Field(None, alias="ECO_TEMPLATE_URL")
+    scheduler_interval: Annotated[timedelta, NoDecode] = Field(timedelta(seconds=30), alias="ECO_SCHEDULER_INTERVAL")
+
+    model_config["arbitrary_types_allowed"] = True
+
+    @field_validator("processing_window", "scheduler_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _approvers(cls, value: object) -> object:
+        return Approvers.parse(value) if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("expected a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://")
+        # The bare postgresql:// scheme would pick psycopg2, which is not installed; psycopg 3 is.
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("template_url")
+    @classmethod
+    def _template_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("expected an https:// URL where the CloudFormation template is hosted")
+        return value
+
+    @field_validator("trusted_principal_arn")
+    @classmethod
+    def _principal(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _PRINCIPAL_ARN.match(value):
+            raise ValueError("expected an IAM role, user or root ARN in the aws partition, e.g. arn:aws:iam::123456789012:role/eco")
+        return value
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        return None if value == "" else value
+
+    # --- derived views -------------------------------------------------------------------------
+
+    def token(self, name: Literal["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]) -> str:
+        """The secret's value, or a SettingsError naming the missing variable."""
+        field = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }[name]
+        if field is None:
+            raise SettingsError(f"{name} is not set: it is required to run the bot in this mode ({README_HINT}).")
+        return field.get_secret_value()
+
+
+def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
+    """Build the settings once, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            variable = _variable_name(item.get("loc", ()))
+            message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+            if item.get("type") == "bool_parsing":
+                message = "expected true or false"
+            problems.append(f"{variable}: {message}")
+        raise SettingsError("; ".join(problems) + f" ({README_HINT}).") from None
+
+
+def _variable_name(location: tuple) -> str:
+    if not location:
+        return "settings"
+    field = Settings.model_fields.get(str(location[0]))
+    return (field.alias if field and field.alias else str(location[0])).upper()

@@ -1,0 +1,97 @@
+"""The Slack adapter: a Bolt app whose listeners turn Slack payloads into engine calls.
+
+Every listener acknowledges first and works after (Bolt runs the rest on its executor, since
+`process_before_response` is off): nothing slow, and no AWS call, happens before Slack gets its ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.engine.content import Message
+from bot.engine.conversation import Engine
+from bot.engine.ports import Actor
+from bot.slack import render
+
+log = logging.getLogger(__name__)
+
+# Message subtypes that are a person writing; everything else (edits, joins, bots) is not an answer.
+HUMAN_SUBTYPES = {None, "thread_broadcast"}
+
+
+def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | None) -> App:
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=False,  # no auth.test before the first ack
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    @app.command("/eco")
+    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actor = Actor(team=command["team_id"], user=command["user_id"], channel=command["channel_id"])
+        _respond(respond, engine.command(actor, command.get("text") or ""))
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Bolt has already acknowledged the event (events are acked before listeners run).
+        if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or not event.get("user"):
+            return
+        thread = event.get("thread_ts")
+        if not thread or thread == event.get("ts"):
+            return  # not a reply in a thread
+        team = body.get("team_id") or event.get("team") or ""
+        event_id = body.get("event_id")
+        if event_id and engine.already_seen(team, event_id):
+            log.info("event %s was already handled (retry %s)", event_id, body.get("retry_attempt"))
+            return
+        actor = Actor(team=team, user=event["user"], channel=event["channel"])
+        engine.reply(actor, thread, event.get("text") or "")
+
+    for kind, action_id in (("approve", "eco_approve"), ("reject", "eco_reject")):
+        app.action(action_id)(_decision_listener(engine, kind))
+
+    @app.event("app_home_opened")
+    def on_home_opened() -> None:
+        # Acknowledged so that Slack does not count the delivery as failed. The Home tab has no content of
+        # its own yet (its own issue); the Messages tab, where the window-end DM arrives, needs nothing here.
+        return None
+
+    @app.event({"type": "app_uninstalled"})
+    @app.event({"type": "tokens_revoked"})
+    def on_uninstalled(event: dict[str, Any], body: dict[str, Any]) -> None:
+        log.warning("Slack reported %s for team %s", event.get("type"), body.get("team_id"))
+
+    return app
+
+
+def _decision_listener(engine: Engine, kind: str):
+    def on_decision(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        actor = Actor(team=(body.get("team") or {}).get("id") or "", user=body["user"]["id"], channel=channel)
+        refusal = engine.decide(actor, str(action.get("value") or ""), kind)
+        if refusal is not None:
+            _respond(respond, refusal)
+
+    return on_decision
+
+
+def _respond(respond: Respond, message: Message) -> None:
+    """A private answer to the person who acted (through the payload's response_url)."""
+    try:
+        respond(
+            text=render.fallback_text(message),
+            blocks=render.blocks(message),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    except Exception as error:  # the answer is a courtesy; the state change already happened
+        log.warning("could not answer privately: %s", type(error).__name__)

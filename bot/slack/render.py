@@ -1,0 +1,132 @@
+"""Turns the engine's `Message` into Slack Block Kit and mrkdwn.
+
+All text is escaped here (`&`, `<`, `>`), so `<!channel>` or `<@U123>` typed by a user is shown, never
+acted on. Only `Mention` and `Link`, which the engine builds from validated values, become live markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.engine.content import (
+    Bold,
+    Buttons,
+    ButtonKind,
+    Checklist,
+    Code,
+    Heading,
+    Inline,
+    Link,
+    Mention,
+    Message,
+    Paragraph,
+    Rich,
+    Status,
+    Text,
+    Time,
+)
+
+ACTION_IDS = {ButtonKind.APPROVE: "eco_approve", ButtonKind.REJECT: "eco_reject"}
+ICONS = {
+    Status.PASS: "✅",
+    Status.WARN: "⚠️",
+    Status.FAIL: "❌",
+    Status.PENDING: "⏳",
+    Status.TODO: "▫️",
+    Status.CURRENT: "👉",
+}
+SECTION_LIMIT = 3000  # Slack refuses section text longer than this
+HEADER_LIMIT = 150
+FALLBACK_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, per https://api.slack.com/reference/surfaces/formatting#escaping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(value: str) -> str:
+    # A backtick inside would end the code span early; a look-alike keeps the value readable.
+    return "`" + escape(value).replace("`", "ˋ") + "`"
+
+
+def inline(part: Inline) -> str:
+    match part:
+        case Text(value):
+            return escape(value)
+        case Bold(value):
+            return "*" + escape(value).replace("*", "∗") + "*"
+        case Code(value):
+            return _code(value)
+        case Mention(user_id):
+            return f"<@{user_id}>"
+        case Link(url, label):
+            return f"<{escape(url).replace('|', '%7C')}|{escape(label).replace('|', '¦')}>"
+        case Time(at):
+            fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+            return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    raise TypeError(f"unknown inline piece {part!r}")
+
+
+def mrkdwn(line: Rich) -> str:
+    return "".join(inline(part) for part in line)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def blocks(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for block in message.blocks:
+        match block:
+            case Heading(text):
+                out.append({"type": "header", "text": {"type": "plain_text", "text": _truncate(text, HEADER_LIMIT)}})
+            case Paragraph(line):
+                out.append(_section(mrkdwn(line)))
+            case Checklist(items):
+                lines = []
+                for item in items:
+                    line = f"{ICONS[item.status]} *{escape(item.name)}*"
+                    if item.detail:
+                        line += f": {mrkdwn(item.detail)}"
+                    if item.fix:
+                        line += f"\n      ↳ _Fix:_ {mrkdwn(item.fix)}"
+                    lines.append(line)
+                out.append(_section("\n".join(lines)))
+            case Buttons(buttons):
+                out.append(
+                    {
+                        "type": "actions",
+                        "block_id": "eco_decision",
+                        "elements": [
+                            {
+                                "type": "button",
+                                "action_id": ACTION_IDS[button.kind],
+                                "text": {"type": "plain_text", "text": button.label},
+                                "value": button.value,
+                                **({"style": "primary"} if button.kind is ButtonKind.APPROVE else {"style": "danger"}),
+                            }
+                            for button in buttons
+                        ],
+                    }
+                )
+    return out
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _truncate(text, SECTION_LIMIT)}}
+
+
+def fallback_text(message: Message) -> str:
+    """The notification text (also what screen readers and old clients show)."""
+    return _truncate(mrkdwn(message.summary), FALLBACK_LIMIT)
+
+
+def metadata(message: Message) -> dict[str, Any] | None:
+    if message.tag is None:
+        return None
+    return {
+        "event_type": f"eco_{message.tag.kind}",
+        "event_payload": {"connection_id": message.tag.connection_id},
+    }

@@ -1,0 +1,165 @@
+"""The queries the conversation engine needs, each scoped by Slack team and each write fenced.
+
+A transition is an `UPDATE .. WHERE id = :id AND version = :seen AND step = :from`: it applies once
+whatever the number of retries, double clicks or replicas racing for it. Idempotent inserts (event ids,
+notices) use the dialect's `ON CONFLICT DO NOTHING`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.engine.content import Item, plain
+from bot.store.models import CheckResult, Connection, Decision, Notice, SlackEvent
+
+
+def _insert_ignoring_conflicts(session: Session, model: type, values: dict[str, Any]) -> bool:
+    """Insert a row unless it exists (by any unique key); True when this call inserted it."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    # RETURNING tells reliably whether a row went in (rowcount after ON CONFLICT differs between drivers).
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(statement).first() is not None
+
+
+def record_event(session: Session, *, event_id: str, team_id: str, now: datetime) -> bool:
+    """Remember an incoming event id. False means it was seen before (a retry or a second delivery)."""
+    return _insert_ignoring_conflicts(session, SlackEvent, {"event_id": event_id, "team_id": team_id, "received_at": now})
+
+
+def get_connection(session: Session, team_id: str, connection_id: int) -> Connection | None:
+    return session.scalar(select(Connection).where(Connection.team_id == team_id, Connection.id == connection_id))
+
+
+def find_by_thread(session: Session, team_id: str, channel_id: str, thread_ts: str) -> Connection | None:
+    return session.scalar(
+        select(Connection).where(
+            Connection.team_id == team_id, Connection.channel_id == channel_id, Connection.thread_ts == thread_ts
+        )
+    )
+
+
+def list_connections(session: Session, team_id: str, *, limit: int = 25) -> list[Connection]:
+    return list(
+        session.scalars(
+            select(Connection)
+            .where(Connection.team_id == team_id, Connection.thread_ts.is_not(None))
+            .order_by(Connection.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def stale_checks(session: Session, steps: tuple[str, ...], older_than: datetime) -> list[Connection]:
+    """Connections whose check was interrupted (the process died mid-check)."""
+    return list(
+        session.scalars(select(Connection).where(Connection.step.in_(steps), Connection.updated_at < older_than))
+    )
+
+
+def transition(session: Session, seen: Connection, to_step: str, now: datetime, **changes: Any) -> bool:
+    """Move a connection on from the step and version it was read at. False: someone else moved it first."""
+    result = session.execute(
+        update(Connection)
+        .where(
+            Connection.id == seen.id,
+            Connection.team_id == seen.team_id,
+            Connection.version == seen.version,
+            Connection.step == seen.step,
+        )
+        .values(step=to_step, version=seen.version + 1, updated_at=now, **changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    seen.step, seen.version, seen.updated_at = to_step, seen.version + 1, now
+    for name, value in changes.items():
+        setattr(seen, name, value)
+    return True
+
+
+def replace_checks(session: Session, connection: Connection, step: str, items: list[Item], now: datetime) -> None:
+    session.query(CheckResult).filter(
+        CheckResult.connection_id == connection.id, CheckResult.step == step
+    ).delete(synchronize_session=False)
+    session.add_all(
+        CheckResult(
+            team_id=connection.team_id,
+            connection_id=connection.id,
+            step=step,
+            position=position,
+            name=item.name,
+            status=str(item.status),
+            detail=plain(item.detail) + (f" Fix: {plain(item.fix)}" if item.fix else ""),
+            checked_at=now,
+        )
+        for position, item in enumerate(items)
+    )
+
+
+def add_decision(session: Session, connection: Connection, *, user_id: str, decision: str, now: datetime) -> None:
+    session.add(
+        Decision(team_id=connection.team_id, connection_id=connection.id, user_id=user_id, decision=decision, decided_at=now)
+    )
+
+
+def schedule_notice(session: Session, connection: Connection, *, kind: str, due_at: datetime) -> bool:
+    return _insert_ignoring_conflicts(
+        session,
+        Notice,
+        {"team_id": connection.team_id, "connection_id": connection.id, "kind": kind, "due_at": due_at, "state": "pending", "attempts": 0},
+    )
+
+
+def claim_due_notices(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[Notice]:
+    """Claim due notices for `owner`: pending ones, and claimed ones whose lease ran out.
+
+    Each claim is its own conditional UPDATE, an atomic compare-and-swap on every database, so two
+    processes never hold the same notice.
+    """
+    claimable = and_(
+        Notice.due_at <= now,
+        or_(Notice.state == "pending", and_(Notice.state == "claimed", Notice.lease_until < now)),
+    )
+    candidates = session.scalars(select(Notice.id).where(claimable).order_by(Notice.due_at).limit(limit)).all()
+    claimed = []
+    for notice_id in candidates:
+        result = session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, claimable)
+            .values(state="claimed", claimed_by=owner, lease_until=now + lease, attempts=Notice.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(notice_id)
+    return list(session.scalars(select(Notice).where(Notice.id.in_(claimed)).order_by(Notice.due_at))) if claimed else []
+
+
+def finish_notice(session: Session, notice: Notice, *, owner: str, state: str, now: datetime, posted_ts: str | None = None) -> bool:
+    """Record the outcome of a claimed notice; fenced on the claimant so a lapsed claim changes nothing."""
+    values: dict[str, Any] = {"state": state, "lease_until": None}
+    if state == "sent":
+        values.update(posted_ts=posted_ts, sent_at=now)
+    if state == "pending":
+        values.update(claimed_by=None)
+    result = session.execute(
+        update(Notice)
+        .where(Notice.id == notice.id, Notice.claimed_by == owner, Notice.state == "claimed")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def drop_pending_notices(session: Session, connection: Connection) -> None:
+    session.execute(
+        update(Notice)
+        .where(Notice.connection_id == connection.id, Notice.state == "pending")
+        .values(state="dropped")
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,128 @@
+"""Shared fixtures: a real PostgreSQL and a SQLite database, a moto server for AWS, a fake Slack Web API,
+and the running bot. Nothing here reaches a host other than loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.aws_world import CustomerAccount, MotoServer
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import RunningBot, bot_settings
+
+# The PostgreSQL server the suite creates its throwaway databases in (.ci/run starts it).
+POSTGRES_ADMIN_URL = os.environ.get("ECO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_environment() -> Iterator[MotoServer]:
+    """A moto server on loopback, and boto3's standard variables pointing at it, for the whole run."""
+    server = MotoServer()
+    url = server.start()
+    saved = {key: os.environ.get(key) for key in _AWS_VARIABLES}
+    os.environ.update(
+        AWS_ENDPOINT_URL=url,
+        AWS_ACCESS_KEY_ID="testing-bot-key",
+        AWS_SECRET_ACCESS_KEY="testing-bot-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_AWS_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+@pytest.fixture
+def aws(aws_environment: MotoServer) -> Iterator[MotoServer]:
+    """A clean fake AWS for one test."""
+    aws_environment.reset()
+    yield aws_environment
+
+
+@pytest.fixture
+def customer(aws: MotoServer) -> CustomerAccount:
+    """The customer's account, with a CUR bucket `acme-cur` in us-east-1."""
+    account = CustomerAccount.open()
+    account.create_bucket("acme-cur")
+    return account
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on an ephemeral loopback port that records every call."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+def _postgres_database() -> Iterator[str]:
+    admin_url = make_url(POSTGRES_ADMIN_URL)
+    name = f"eco_test_{secrets.token_hex(4)}"
+    dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty database: a SQLite file, then a fresh PostgreSQL database (the test runs on both)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'eco-bot.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A SQLite database file, for tests that are about behaviour rather than the database."""
+    return f"sqlite:///{tmp_path / 'eco-bot.db'}"
+
+
+@pytest.fixture
+def make_bot(fake_slack: FakeSlack, aws: MotoServer) -> Iterator:
+    """Start the bot (HTTP mode, on loopback) with the test's settings; stopped at the end of the test."""
+    bots: list[RunningBot] = []
+
+    def start(database_url: str, **overrides: str) -> RunningBot:
+        bot = RunningBot(bot_settings(database_url, fake_slack, **overrides), fake_slack)
+        bots.append(bot)
+        return bot
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(make_bot, sqlite_url: str) -> RunningBot:
+    """The bot on SQLite with the default test settings (window 2 s, one approver)."""
+    return make_bot(sqlite_url)
