@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # slack_sdk's debug logs carry request bodies; keep them (and any token) out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         if args.command == "template":
             from bot.aws.template import template_text
@@ -71,8 +72,9 @@ def _run(args: argparse.Namespace) -> int:
 
     service = build_service(settings, signing_secret=signing_secret)
     # SIGTERM (a deploy, a container stop) ends the process like Ctrl-C does, through the finally below.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     service.scheduler.start()
+    server = None
     try:
         if mode == "http":
             from bot.slack.http import make_server
@@ -88,8 +90,14 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
-        service.scheduler.stop()
+        if server is not None:
+            server.close()  # stop accepting requests before draining the work already taken
+        service.close()
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

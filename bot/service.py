@@ -4,6 +4,7 @@ scheduler. Called once at start (and by tests, with their own settings); nothing
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import boto3
@@ -29,6 +30,13 @@ class Service:
     engine: Engine
     app: App
     scheduler: Scheduler
+    executor: ThreadPoolExecutor
+
+    def close(self) -> None:
+        """Stop taking scheduled work, let listeners already running finish, release the database."""
+        self.scheduler.stop()
+        self.executor.shutdown(wait=True)
+        self.database.dispose()
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -66,5 +74,6 @@ def build_service(
         ),
         clock=clock or SystemClock(),
     )
-    app = build_bolt_app(engine=engine, client=client, signing_secret=signing_secret)
-    return Service(settings, database, engine, app, Scheduler(engine, settings.scheduler_interval))
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="eco-listener")
+    app = build_bolt_app(engine=engine, client=client, signing_secret=signing_secret, executor=executor)
+    return Service(settings, database, engine, app, Scheduler(engine, settings.scheduler_interval), executor)

@@ -67,11 +67,10 @@ class RunningBot:
         return self.service.database
 
     def stop(self) -> None:
-        self.service.scheduler.stop()
         self.server.close()
         self.server.task_dispatcher.shutdown()
         self._thread.join(5)
-        self.service.database.dispose()
+        self.service.close()
 
     # --- what people do in Slack ---------------------------------------------------------------
 
@@ -85,10 +84,10 @@ class RunningBot:
         return status, name
 
     def answer(self, command_text: str, **kwargs: Any) -> str:
-        """Type a command and wait for the bot's private answer; returns its text."""
+        """Type a command and wait for the bot's private answer; returns all its text (fallback and blocks)."""
         status, name = self.command(command_text, **kwargs)
         assert status == 200
-        return self.fake.wait_for_response(name)[0].body["text"]
+        return message_text(self.fake.wait_for_response(name)[0].body)
 
     def reply(self, text: str, *, thread: str, user: str = REQUESTER, channel: str = CHANNEL, team: str = TEAM,
               event_id: str | None = None, retry_num: int | None = None, **extra: Any) -> int:

@@ -2,14 +2,14 @@
 
 The engine never writes Slack markup. It builds a `Message` out of blocks (paragraphs, checklists, buttons)
 whose text is made of inline pieces. Every piece of text is literal: an adapter escapes it for its own
-markup, so nothing a user typed can turn into a mention, a link or formatting. Only `Mention` and `Link`
+markup, so nothing a user typed can turn into a mention, a channel ping or a link. Only `Mention` and `Link`
 produce live markup, and the engine builds those from validated IDs and URLs, never from user text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 # --- inline pieces -----------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def plain(line: Rich) -> str:
             case Link(url, label):
                 out.append(f"{label} ({url})")
             case Time(at):
-                out.append(at.strftime("%Y-%m-%d %H:%M UTC"))
+                out.append(at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
             case _:
                 out.append(part.value)
     return "".join(out)

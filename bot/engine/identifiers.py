@@ -129,7 +129,9 @@ def parse_role_arn(text: str) -> RoleArn | Invalid:
     if not _ACCOUNT.match(account):
         return Invalid(f"The account in the ARN must be exactly 12 digits; it has {len(account)} characters.")
     kind, _, rest = resource.partition("/")
-    if kind != "role" or not rest:
+    if kind == "role" and (not rest or rest.endswith("/")):
+        return Invalid("The ARN has no role name after role/.", "Copy RoleArn from the Outputs tab of the CloudFormation stack.")
+    if kind != "role":
         return Invalid(
             f"That ARN names an IAM {kind or 'resource'}, not a role.",
             "Copy RoleArn from the Outputs tab of the CloudFormation stack (it contains :role/).",
@@ -152,7 +154,7 @@ def parse_role_arn(text: str) -> RoleArn | Invalid:
 
 def parse_connection_ref(text: str) -> int | Invalid:
     """`12` or `#12`."""
-    value = text.strip().removeprefix("#")
-    if value.isascii() and value.isdigit() and 0 < len(value) <= 9:
+    value = clean(text).removeprefix("#")
+    if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) > 0:
         return int(value)
     return Invalid("A connection is named by its number, such as 12 (see /eco status).")

@@ -7,6 +7,7 @@ Every listener acknowledges first and works after (Bolt runs the rest on its exe
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -23,13 +24,15 @@ log = logging.getLogger(__name__)
 HUMAN_SUBTYPES = {None, "thread_broadcast"}
 
 
-def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | None) -> App:
+def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | None, executor: Executor) -> App:
+    """`executor` runs the listeners after their ack; its owner drains it on shutdown."""
     app = App(
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
         token_verification_enabled=False,  # no auth.test before the first ack
         process_before_response=False,
+        listener_executor=executor,
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -6,6 +6,7 @@ acted on. Only `Mention` and `Link`, which the engine builds from validated valu
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from bot.engine.content import (
@@ -45,6 +46,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _bold(value: str) -> str:
+    # An asterisk inside would end the bold early; a look-alike keeps the text readable.
+    return "*" + escape(value).replace("*", "∗") + "*"
+
+
 def _code(value: str) -> str:
     # A backtick inside would end the code span early; a look-alike keeps the value readable.
     return "`" + escape(value).replace("`", "ˋ") + "`"
@@ -55,7 +61,7 @@ def inline(part: Inline) -> str:
         case Text(value):
             return escape(value)
         case Bold(value):
-            return "*" + escape(value).replace("*", "∗") + "*"
+            return _bold(value)
         case Code(value):
             return _code(value)
         case Mention(user_id):
@@ -63,7 +69,7 @@ def inline(part: Inline) -> str:
         case Link(url, label):
             return f"<{escape(url).replace('|', '%7C')}|{escape(label).replace('|', '¦')}>"
         case Time(at):
-            fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+            fallback = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
             return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
     raise TypeError(f"unknown inline piece {part!r}")
 
@@ -87,7 +93,7 @@ def blocks(message: Message) -> list[dict[str, Any]]:
             case Checklist(items):
                 lines = []
                 for item in items:
-                    line = f"{ICONS[item.status]} *{escape(item.name)}*"
+                    line = f"{ICONS[item.status]} {_bold(item.name)}"
                     if item.detail:
                         line += f": {mrkdwn(item.detail)}"
                     if item.fix:
