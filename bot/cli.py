@@ -68,9 +68,16 @@ def _run(args: argparse.Namespace) -> int:
         settings.token("SLACK_APP_TOKEN")
         signing_secret = None  # Socket Mode payloads arrive over an authenticated websocket, unsigned
 
+    from slack_bolt.error import BoltError
+
     from bot.service import build_service
 
-    service = build_service(settings, signing_secret=signing_secret)
+    try:
+        service = build_service(settings, signing_secret=signing_secret)
+    except BoltError as error:  # Bolt's auth.test at start: the token was refused
+        raise SettingsError(f"Slack did not accept SLACK_BOT_TOKEN ({_slack_reason(error)}).") from None
+    except OSError as error:
+        raise SettingsError(f"cannot reach the Slack Web API at ECO_SLACK_API_URL ({type(error).__name__}).") from None
     # SIGTERM (a deploy, a container stop) ends the process like Ctrl-C does, through the finally below.
     signal.signal(signal.SIGTERM, _interrupt)
     service.scheduler.start()
@@ -94,6 +101,14 @@ def _run(args: argparse.Namespace) -> int:
             server.close()  # stop accepting requests before draining the work already taken
         service.close()
     return 0
+
+
+def _slack_reason(error: Exception) -> str:
+    text = str(error)
+    for code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
+        if code in text:
+            return code
+    return "auth.test failed"
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.parse
 
@@ -110,3 +111,36 @@ def test_a_restart_before_the_window_ends_still_sends_the_notice_once(make_bot, 
     second.wait_for_step("complete", timeout=20)
     time.sleep(0.6)
     assert len(thread.wait_for_post("initial processing window")) == 1
+
+
+def test_two_replies_racing_check_the_bucket_once(database_url, make_bot, customer):
+    bot = make_bot(database_url)
+    thread = start_connection(bot)
+    barrier = threading.Barrier(2)
+
+    def answer(event_id: str) -> None:
+        barrier.wait()
+        bot.reply("acme-cur", thread=thread.ts, event_id=event_id)
+
+    racers = [threading.Thread(target=answer, args=(f"Ev0RACE{n}",)) for n in range(2)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+
+    bot.wait_for_step("awaiting_role")
+    thread.wait_for_post("reply here with the RoleArn")
+    time.sleep(0.5)
+    assert len([c for c in thread.posts() if "Checking bucket" in message_text(c.params)]) == 1
+    assert len([c for c in thread.posts() if "reply here with the RoleArn" in message_text(c.params)]) == 1
+    assert len(bot.snapshot()["check_results"]) == 3
+
+
+def test_without_a_template_url_the_parameters_are_listed(make_bot, sqlite_url, customer):
+    bot = make_bot(sqlite_url, ECO_TEMPLATE_URL="")
+    thread = start_connection(bot)
+    bot.reply("acme-cur", thread=thread.ts)
+    question = message_text(thread.wait_for_post("reply here with the RoleArn")[0].params)
+    connection = bot.connection()
+    assert "not configured" in question and "ECO_TEMPLATE_URL" in question
+    assert connection.external_id in question and BOT_PRINCIPAL in question and "console.aws.amazon.com" not in question

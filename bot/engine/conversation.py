@@ -234,7 +234,9 @@ class Engine:
                 external_id=connection.external_id,
                 trusted_principal_arn=principal,
             )
-        self._post(connection, script.ask_role(connection, link=link, principal=principal))
+        self._post(connection, script.ask_role(
+                connection, link=link, principal=principal, template_configured=self.policy.template_url is not None
+            ))
 
     def _request_approval(self, connection: Connection) -> None:
         message = script.approval_request(connection, approvers_configured=bool(self.policy.approvers))

@@ -139,7 +139,7 @@ def ask_bucket(connection: Connection) -> Message:
     )
 
 
-def ask_role(connection: Connection, *, link: str | None, principal: str | None) -> Message:
+def ask_role(connection: Connection, *, link: str | None, principal: str | None, template_configured: bool) -> Message:
     blocks: list = [Heading("Step 2: a read-only role for Eco")]
     if link:
         blocks.append(
@@ -157,12 +157,18 @@ def ask_role(connection: Connection, *, link: str | None, principal: str | None)
             )
         )
     else:
+        why = (
+            "I could not determine which AWS principal the role must trust (my AWS identity did not answer; "
+            "the bot's operator can set ECO_TRUSTED_PRINCIPAL_ARN)."
+            if template_configured
+            else "The quick-create link is not configured (the bot's operator has not set ECO_TEMPLATE_URL)."
+        )
         blocks.append(
             Paragraph(
                 rich(
-                    "The quick-create link is not configured (the bot's operator has not set ECO_TEMPLATE_URL). "
-                    "Ask them for the template (`eco-bot template`), then in CloudFormation (us-east-1) create a stack "
-                    "from it with these parameters:"
+                    why,
+                    " Ask the operator for the template (`eco-bot template`), then in CloudFormation (us-east-1) "
+                    "create a stack from it with these parameters:",
                 )
             )
         )

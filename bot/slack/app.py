@@ -30,7 +30,9 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
-        token_verification_enabled=False,  # no auth.test before the first ack
+        # auth.test once, here at start: Bolt caches it, so no request waits for it before its ack,
+        # and a revoked or mistyped token stops the start instead of failing every request.
+        token_verification_enabled=True,
         process_before_response=False,
         listener_executor=executor,
         logger=logging.getLogger("slack_bolt"),

@@ -11,10 +11,13 @@ from bot.slack import render
 
 
 def _call(method, **kwargs):
+    """Call the Web API; every failure becomes a ChatError naming Slack's reason (or that Slack was unreachable)."""
     try:
         return method(**kwargs)
     except SlackApiError as error:
         raise ChatError(str(error.response.get("error", "unknown_error"))) from None
+    except OSError as error:  # connection refused, timeouts, DNS: urllib raises OSError subclasses
+        raise ChatError(f"slack_unreachable:{type(error).__name__}") from None
 
 
 class SlackChat:
