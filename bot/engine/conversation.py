@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.template import quick_create_url, stack_name_for
 from bot.engine import script
-from bot.engine.content import Item, Message, Status, rich
+from bot.engine.content import Item, Message, Status
 from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_role_arn
 from bot.engine.ports import Actor, Chat, ChatError, Clock, Directory, Verifier
 from bot.engine.steps import AWAITING_ANSWER, CHECKING, STEPS, Step
@@ -164,12 +164,15 @@ class Engine:
             step = Step(connection.step)
             if step not in AWAITING_ANSWER and step not in CHECKING:
                 return  # people may talk in the thread; only a pending question takes answers
-            answer = None
+            answer: str | RoleArn | Invalid | None = None
+            claimed = False
             if step in AWAITING_ANSWER:
                 answer = parse_bucket_name(text) if step is Step.AWAITING_BUCKET else parse_role_arn(text)
-            claimed = not isinstance(answer, (Invalid, type(None))) and repo.transition(
-                session, connection, AWAITING_ANSWER[step], self.clock.now(), pending_answer=str(answer)
-            )
+                if not isinstance(answer, Invalid):
+                    # Claim the question before the slow checks: a second reply or replica now finds it taken.
+                    claimed = repo.transition(
+                        session, connection, AWAITING_ANSWER[step], self.clock.now(), pending_answer=str(answer)
+                    )
         if isinstance(answer, Invalid):
             what = "bucket name" if step is Step.AWAITING_BUCKET else "role ARN"
             self._post(connection, script.refusal(answer, text, what))
@@ -182,30 +185,20 @@ class Engine:
         """Run the claimed step's checks and move on: forward when they pass, back to the question when not."""
         step = Step(connection.step)
         answer = connection.pending_answer or ""
-        if step is Step.CHECKING_BUCKET:
-            what = "bucket"
-            progress = self._post(connection, script.checking(what, answer))
-            items = [Item("Name follows the S3 naming rules", Status.PASS)] + self.verifier.check_bucket(answer)
-        else:
-            what = "role"
-            progress = self._post(connection, script.checking(what, answer))
-            role = parse_role_arn(answer)
-            assert isinstance(role, RoleArn)  # it was validated before it was claimed
-            items = [Item("ARN is a role in the aws partition", Status.PASS)] + self.verifier.check_role(
-                role, connection.external_id, connection.bucket or ""
-            )
+        what = "bucket" if step is Step.CHECKING_BUCKET else "role"
+        progress = self._post(connection, script.checking(what, answer))
+        items = self._verify(connection, step, answer)
+        # A pending check (AWS did not answer) is not a pass: the question is asked again.
         ok = all(item.status in (Status.PASS, Status.WARN) for item in items)
+        if not ok:
+            to_step, changes = CHECKING[step], {}
+        elif step is Step.CHECKING_BUCKET:
+            to_step, changes = Step.AWAITING_ROLE, {"bucket": answer}
+        else:
+            # `answer` is the canonical ARN (arn:aws:iam::<account>:role/...), so field 4 is the account.
+            to_step, changes = Step.AWAITING_APPROVAL, {"role_arn": answer, "account_id": answer.split(":")[4]}
         now = self.clock.now()
         with self.sessions.begin() as session:
-            if ok and step is Step.CHECKING_BUCKET:
-                changes = {"bucket": answer}
-                to_step = Step.AWAITING_ROLE
-            elif ok:
-                changes = {"role_arn": answer, "account_id": role.account}
-                to_step = Step.AWAITING_APPROVAL
-            else:
-                changes = {}
-                to_step = CHECKING[step]
             moved = repo.transition(session, connection, to_step, now, pending_answer=None, **changes)
             if moved:
                 repo.replace_checks(session, connection, what, items, now)
@@ -217,11 +210,21 @@ class Engine:
             self._update(connection.channel_id, progress, result)
         else:
             self._post(connection, result)
-        if ok and to_step is Step.AWAITING_ROLE:
+        if to_step is Step.AWAITING_ROLE:
             self._ask_role(connection)
-        elif ok:
+        elif to_step is Step.AWAITING_APPROVAL:
             self._request_approval(connection)
         self._refresh_root(connection)
+
+    def _verify(self, connection: Connection, step: Step, answer: str) -> list[Item]:
+        if step is Step.CHECKING_BUCKET:
+            return [Item("Name follows the S3 naming rules", Status.PASS), *self.verifier.check_bucket(answer)]
+        role = parse_role_arn(answer)
+        assert isinstance(role, RoleArn)  # it was validated before it was claimed
+        return [
+            Item("ARN is a role in the aws partition", Status.PASS),
+            *self.verifier.check_role(role, connection.external_id, connection.bucket or ""),
+        ]
 
     def _ask_role(self, connection: Connection) -> None:
         principal = self.verifier.trusted_principal()
@@ -234,9 +237,8 @@ class Engine:
                 external_id=connection.external_id,
                 trusted_principal_arn=principal,
             )
-        self._post(connection, script.ask_role(
-                connection, link=link, principal=principal, template_configured=self.policy.template_url is not None
-            ))
+        configured = self.policy.template_url is not None
+        self._post(connection, script.ask_role(connection, link=link, principal=principal, template_configured=configured))
 
     def _request_approval(self, connection: Connection) -> None:
         message = script.approval_request(connection, approvers_configured=bool(self.policy.approvers))

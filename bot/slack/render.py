@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.engine.content import (
     Bold,
-    Buttons,
     ButtonKind,
+    Buttons,
     Checklist,
     Code,
     Heading,
