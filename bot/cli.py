@@ -10,6 +10,8 @@ import logging
 import signal
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from bot.settings import SettingsError, load_settings
 
 log = logging.getLogger("eco-bot")
@@ -47,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"eco-bot: {error}", file=sys.stderr)
         return 2
+    except OperationalError as error:
+        # The URL is not repeated: it may carry a password.
+        print(f"eco-bot: cannot reach the database named by DATABASE_URL ({_first_line(error.orig)}).", file=sys.stderr)
+        return 3
+    except OSError as error:  # a database folder that cannot be made, a port already taken, ...
+        where = f": {error.filename}" if error.filename else ""
+        print(f"eco-bot: {error.strerror or error}{where}", file=sys.stderr)
+        return 3
 
 
 def _db_upgrade() -> int:
@@ -101,6 +111,10 @@ def _run(args: argparse.Namespace) -> int:
             server.close()  # stop accepting requests before draining the work already taken
         service.close()
     return 0
+
+
+def _first_line(error: BaseException | None) -> str:
+    return (str(error) or type(error).__name__).strip().splitlines()[0] if error else "no answer"
 
 
 def _slack_reason(error: Exception) -> str:

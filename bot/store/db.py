@@ -76,7 +76,9 @@ def upgrade(engine: Engine) -> None:
                 command.upgrade(config, "head")
                 connection.commit()
             finally:
+                connection.rollback()  # a failed migration leaves the transaction aborted
                 connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.execute(text("RESET lock_timeout"))  # the connection goes back to the pool
                 connection.commit()
     else:
         with engine.begin() as connection:
