@@ -372,7 +372,8 @@ def status_one(connection: Connection) -> Message:
     if connection.window_ends_at and not info.finished:
         blocks.append(Paragraph(rich("Processing window ends ", Time(connection.window_ends_at), ".")))
     checks = [
-        Item(f"{check.step}: {check.name}", Status(check.status), rich(check.detail)) for check in connection.checks
+        Item(f"{check.step}: {check.name}", Status(check.status), rich(check.detail) if check.detail else ())
+        for check in connection.checks
     ]
     if checks:
         blocks.append(Checklist(tuple(checks)))

@@ -1,5 +1,8 @@
 """The queries the conversation engine needs, each scoped by Slack team and each write fenced.
 
+Queries that answer a person filter on their team; the scheduler claims due notices across teams and then
+reads each connection under the notice's own team.
+
 A transition is an `UPDATE .. WHERE id = :id AND version = :seen AND step = :from`: it applies once
 whatever the number of retries, double clicks or replicas racing for it. Idempotent inserts (event ids,
 notices) use the dialect's `ON CONFLICT DO NOTHING`.
