@@ -339,3 +339,14 @@ def test_status_and_help(bot: RunningBot):
     for text in ("help", "", "frobnicate"):
         assert "/eco connect" in bot.answer(text)
     assert "I do not know that command" in bot.answer("frobnicate")
+
+
+def test_a_direct_message_to_the_bot_explains_where_connections_happen(bot: RunningBot):
+    body, headers = bot.signer.message_event("hi, can you connect my account?", user_id=REQUESTER, channel_id="D0DIRECT",
+                                             ts="1700000001.000100", channel_type="im")
+    from tests.fakes.slack_requests import post
+
+    assert post(bot.events_url, body, headers)[0] == 200
+    answer = bot.fake.wait_for("chat.postMessage", lambda p: p.get("channel") == "D0DIRECT")[0]
+    assert "type /eco connect in a channel" in message_text(answer.params) and "thread_ts" not in answer.params
+    assert bot.snapshot()["connections"] == []

@@ -181,6 +181,10 @@ class Engine:
         else:
             self._check(connection)
 
+    def direct_message(self, actor: Actor) -> None:
+        """Someone wrote to the bot directly. Connections live in channel threads: say how to start one."""
+        self._say(actor.channel, script.help_text(note=script.DIRECT_MESSAGE_NOTE))
+
     def _check(self, connection: Connection) -> None:
         """Run the claimed step's checks and move on: forward when they pass, back to the question when not."""
         step = Step(connection.step)
@@ -371,10 +375,13 @@ class Engine:
 
     def _post(self, connection: Connection, message: Message) -> str | None:
         """Post in the connection's thread. A chat failure is logged, not raised: the state is already saved."""
+        return self._say(connection.channel_id, message, thread=connection.thread_ts)
+
+    def _say(self, channel: str, message: Message, *, thread: str | None = None) -> str | None:
         try:
-            return self.chat.post(connection.channel_id, message, thread=connection.thread_ts)
+            return self.chat.post(channel, message, thread=thread)
         except ChatError as error:
-            log.warning("could not post in the thread of #%s: %s", connection.id, error.code)
+            log.warning("could not post in %s: %s", channel, error.code)
             return None
 
     def _whisper(self, actor: Actor, thread: str, message: Message) -> None:

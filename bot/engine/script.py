@@ -341,6 +341,12 @@ def cancelled(connection: Connection, user: str) -> Message:
 # --- commands ------------------------------------------------------------------------------
 
 
+DIRECT_MESSAGE_NOTE = (
+    "I work in channels, so that your team can follow and approve each connection: type /eco connect in a "
+    "channel I am a member of, then answer in the thread I open."
+)
+
+
 def help_text(*, note: str | None = None) -> Message:
     blocks: list = []
     if note:

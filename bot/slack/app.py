@@ -50,15 +50,20 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
         thread = event.get("thread_ts")
-        if not thread or thread == event.get("ts"):
-            return  # not a reply in a thread
+        in_thread = bool(thread) and thread != event.get("ts")
+        direct = event.get("channel_type") == "im"
+        if not in_thread and not direct:
+            return  # a message in a channel, outside our threads: not for us
         team = body.get("team_id") or event.get("team") or ""
         event_id = body.get("event_id")
         if event_id and engine.already_seen(team, event_id):
             log.info("event %s was already handled (retry %s)", event_id, body.get("retry_attempt"))
             return
         actor = Actor(team=team, user=event["user"], channel=event["channel"])
-        engine.reply(actor, thread, event.get("text") or "")
+        if in_thread:
+            engine.reply(actor, thread, event.get("text") or "")
+        else:
+            engine.direct_message(actor)
 
     for kind, action_id in (("approve", "eco_approve"), ("reject", "eco_reject")):
         app.action(action_id)(_decision_listener(engine, kind))
