@@ -21,12 +21,7 @@ from bot.engine.identifiers import RoleArn
 log = logging.getLogger(__name__)
 
 ECO_REGION = "us-east-1"  # Eco's procedure: the report and its bucket live in us-east-1
-CLIENT_CONFIG = Config(
-    region_name=ECO_REGION,
-    connect_timeout=5,
-    read_timeout=10,
-    retries={"mode": "standard", "max_attempts": 4},
-)
+CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 4})
 ROLE_SESSION_SECONDS = 900  # the shortest AssumeRole allows: the bot needs minutes, not hours
 
 
@@ -48,7 +43,10 @@ class AwsVerifier:
         self._lock = threading.Lock()
 
     def _client(self, service: str, session: boto3.Session | None = None):
-        return (session or self._session).client(service, config=CLIENT_CONFIG)
+        # The region comes from boto3's chain; with none configured, Eco's own region is the sensible default.
+        return (session or self._session).client(
+            service, region_name=self._session.region_name or ECO_REGION, config=CLIENT_CONFIG
+        )
 
     # --- the trusted principal -----------------------------------------------------------------
 

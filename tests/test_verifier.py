@@ -1,0 +1,145 @@
+"""The AWS verifier's answers for what moto cannot produce: AccessDenied from AssumeRole, a 403 that still
+names the bucket's region, an account mismatch, AWS not answering. botocore's Stubber plays AWS's replies
+to the real boto3 clients; the happy path runs against moto in test_conversation.py.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
+
+from bot.aws.verifier import AwsVerifier, principal_from_identity
+from bot.engine.content import Status, plain
+from bot.engine.identifiers import parse_role_arn
+
+ROLE = parse_role_arn("arn:aws:iam::111122223333:role/eco/EcoReadOnly")
+CREDENTIALS = {
+    "AccessKeyId": "ASIAEXAMPLEEXAMPLE",
+    "SecretAccessKey": "assumed-secret",
+    "SessionToken": "assumed-token",
+    "Expiration": "2030-01-01T00:00:00Z",
+}
+
+
+class StubbedVerifier(AwsVerifier):
+    """An AwsVerifier whose boto3 clients are stubbed, one queue of replies per service."""
+
+    def __init__(self, **kwargs):
+        super().__init__(session=boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"), **kwargs)
+        self.clients: dict[str, object] = {}
+        self.stubbers: dict[str, Stubber] = {}
+
+    def stub(self, service: str) -> Stubber:
+        client = self._session.client(service, region_name="us-east-1")
+        self.clients[service] = client
+        self.stubbers[service] = Stubber(client)
+        self.stubbers[service].activate()
+        return self.stubbers[service]
+
+    def _client(self, service, session=None):
+        return self.clients[service]
+
+
+def statuses(items) -> list[tuple[str, Status]]:
+    return [(item.name, item.status) for item in items]
+
+
+def test_access_denied_on_assume_role_names_the_three_causes():
+    verifier = StubbedVerifier()
+    verifier.stub("sts").add_client_error("assume_role", "AccessDenied", "not authorized", 403)
+
+    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
+
+    assert [status for _, status in statuses(items)] == [Status.FAIL, Status.PENDING, Status.PENDING]
+    fix = plain(items[0].fix)
+    for cause in ("does not exist", "trust policy names another principal", "external ID differs"):
+        assert cause in fix
+
+
+def test_assume_role_sends_the_external_id_and_a_short_session():
+    verifier = StubbedVerifier()
+    sts = verifier.stub("sts")
+    sts.add_response(
+        "assume_role",
+        {"Credentials": CREDENTIALS},
+        {"RoleArn": str(ROLE), "RoleSessionName": "eco-connect-verify", "ExternalId": "eco-external-id", "DurationSeconds": 900},
+    )
+    sts.add_response("get_caller_identity", {"Account": "999999999999", "Arn": "arn:aws:sts::999999999999:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"})
+    verifier.stub("s3").add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "acme-cur", "MaxKeys": 1})
+
+    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
+
+    # The role answered from another account than its ARN says: that is named, with the fix.
+    assert statuses(items)[1] == ("The role belongs to the account in its ARN", Status.FAIL)
+    assert "999999999999" in plain(items[1].detail) and "111122223333" in plain(items[1].detail)
+    assert items[2].status is Status.PASS
+
+
+def test_a_role_that_may_not_list_the_bucket_points_at_the_stack_parameter():
+    verifier = StubbedVerifier()
+    sts = verifier.stub("sts")
+    sts.add_response("assume_role", {"Credentials": CREDENTIALS})
+    sts.add_response("get_caller_identity", {"Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"})
+    verifier.stub("s3").add_client_error("list_objects_v2", "AccessDenied", "denied", 403)
+
+    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
+
+    assert items[2].status is Status.FAIL and "CurBucketName" in plain(items[2].fix)
+
+
+def test_a_forbidden_bucket_exists_and_its_region_is_still_read():
+    verifier = StubbedVerifier()
+    verifier.stub("s3").add_client_error(
+        "head_bucket", "403", "Forbidden", 403, response_meta={"HTTPHeaders": {"x-amz-bucket-region": "eu-west-1"}}
+    )
+
+    items = verifier.check_bucket("acme-cur")
+
+    assert statuses(items) == [("Bucket exists", Status.PASS), ("Bucket is in us-east-1", Status.FAIL)]
+    assert "eu-west-1" in plain(items[1].detail)
+
+
+def test_aws_not_answering_is_pending_never_a_pass():
+    verifier = StubbedVerifier()
+    stubber = verifier.stub("s3")
+    client = verifier.clients["s3"]
+
+    def unreachable(**_):
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    stubber.deactivate()
+    client.head_bucket = unreachable  # what botocore raises when the endpoint does not answer
+
+    items = verifier.check_bucket("acme-cur")
+
+    assert [status for _, status in statuses(items)] == [Status.PENDING, Status.PENDING]
+    assert "did not answer" in plain(items[0].detail)
+
+
+@pytest.mark.parametrize(
+    ("identity", "principal"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/EcoBot/i-0abc", "arn:aws:iam::123456789012:role/EcoBot"),
+        ("arn:aws:iam::123456789012:user/eco-bot", "arn:aws:iam::123456789012:user/eco-bot"),
+        ("arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:root"),
+    ],
+    ids=["assumed-role", "user", "root"],
+)
+def test_the_trusted_principal_is_derived_from_the_bot_identity(identity, principal):
+    assert principal_from_identity(identity) == principal
+
+
+def test_a_configured_principal_wins_and_costs_no_call():
+    verifier = StubbedVerifier(trusted_principal_arn="arn:aws:iam::123456789012:role/eco")
+    verifier.stub("sts")  # no reply queued: any call would fail the test
+    assert verifier.trusted_principal() == "arn:aws:iam::123456789012:role/eco"
+
+
+def test_the_derived_principal_is_read_once():
+    verifier = StubbedVerifier()
+    verifier.stub("sts").add_response(
+        "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:sts::123456789012:assumed-role/EcoBot/s", "UserId": "u"}
+    )
+    assert verifier.trusted_principal() == verifier.trusted_principal() == "arn:aws:iam::123456789012:role/EcoBot"
