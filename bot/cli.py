@@ -9,6 +9,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 
 from sqlalchemy.exc import OperationalError
 
@@ -100,10 +101,7 @@ def _run(args: argparse.Namespace) -> int:
             log.info("serving Slack on http://%s:%s/slack/events (health: /healthz)", args.host, server.effective_port)
             server.run()
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(service.app, settings.token("SLACK_APP_TOKEN")).start()
+            _serve_socket_mode(service.app, settings.token("SLACK_APP_TOKEN"))
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
@@ -111,6 +109,23 @@ def _run(args: argparse.Namespace) -> int:
             server.close()  # stop accepting requests before draining the work already taken
         service.close()
     return 0
+
+
+def _serve_socket_mode(app, app_token: str) -> None:
+    """Connect to Slack over Socket Mode and serve until interrupted, closing the socket on the way out."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    handler = SocketModeHandler(app, app_token)
+    log.info("connecting to Slack in Socket Mode")
+    try:
+        handler.connect()
+    except SlackApiError as error:  # apps.connections.open refused the app-level token
+        raise SettingsError(f"Slack did not accept SLACK_APP_TOKEN ({error.response.get('error', 'refused')}).") from None
+    try:
+        threading.Event().wait()  # the handler's own threads serve; this one waits for SIGTERM or Ctrl-C
+    finally:
+        handler.close()  # a clean close: Slack sends what is in flight to another connection
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -152,6 +152,20 @@ class Settings(BaseSettings):
     def _blank_is_missing(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with xoxb- (OAuth & Permissions, Bot User OAuth Token)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with xapp- (Basic Information, App-Level Tokens)")
+        return value
+
     # --- derived views -------------------------------------------------------------------------
 
     def token(self, name: Literal["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]) -> str:

@@ -307,3 +307,20 @@ def test_loading_in_that_environment_does_fail(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ECO_PROCESSING_WINDOW", "not-a-duration")
     with pytest.raises(SettingsError, match="ECO_PROCESSING_WINDOW"):
         load_settings(None)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "expected"),
+    [
+        ("SLACK_BOT_TOKEN", "xapp-1-an-app-token", "xoxb-"),
+        ("SLACK_BOT_TOKEN", "xoxp-a-user-token", "xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-a-bot-token", "xapp-"),
+    ],
+    ids=["app-token-as-bot-token", "user-token-as-bot-token", "bot-token-as-app-token"],
+)
+def test_a_token_of_the_wrong_kind_is_named_without_echoing_it(monkeypatch: pytest.MonkeyPatch, name, wrong, expected) -> None:
+    monkeypatch.setenv(name, wrong)
+    with pytest.raises(SettingsError) as error:
+        load_settings(None)
+    assert name in str(error.value) and expected in str(error.value)
+    assert wrong not in str(error.value)

@@ -9,7 +9,9 @@ mocked away. The fake:
 * answers the methods the bot uses the way Slack does (``{"ok": true, ...}``),
   keeps the messages it was sent so ``conversations.replies`` can return them;
 * fails on demand (``fail``) and rate-limits on demand (``rate_limit``);
-* refuses calls without a bot/app token, like Slack's ``not_authed``.
+* refuses calls without a bot/app token, like Slack's ``not_authed``;
+* answers ``apps.connections.open`` (Socket Mode) with ``socket_mode_url``, only
+  for an app-level token sent in the Authorization header, as Slack does.
 
 It binds 127.0.0.1 on an ephemeral port and never contacts anything else.
 """
@@ -33,6 +35,9 @@ ParamsPredicate = Callable[[Params], bool]
 JSON_STRING_FIELDS = ("blocks", "metadata", "view", "attachments")
 
 ACCEPTED_TOKEN_PREFIXES = ("xoxb-", "xapp-")
+APP_TOKEN_PREFIX = "xapp-"
+# Methods that only an app-level token may call, and only from the Authorization header.
+APP_TOKEN_METHODS = ("apps.connections.open",)
 
 # Generated message timestamps start here and grow by TS_STEP_MICROS microseconds,
 # so they sort like real ones and never collide within one fake.
@@ -117,6 +122,9 @@ class FakeSlack:
             "bot_id": "BBOT",
             "is_enterprise_install": False,
         }
+        # What apps.connections.open answers as ``url``: the Socket Mode endpoint to connect to
+        # (tests.fakes.socket_mode.FakeSocketMode.url). None: the method fails, naming this attribute.
+        self.socket_mode_url: Optional[str] = None
 
     # ----- lifecycle -------------------------------------------------------
 
@@ -282,16 +290,28 @@ class FakeSlack:
 
     # ----- request handling (called from server threads) ---------------------
 
-    def _handle_api(self, method: str, params: Params, token: Optional[str]) -> tuple:
-        """Return (status, headers, body) for one Web API call and record it."""
-        status, headers, body = self._answer(method, params, token)
+    def _handle_api(
+        self, method: str, params: Params, token: Optional[str], *, token_in_header: bool = True
+    ) -> tuple:
+        """Return (status, headers, body) for one Web API call and record it.
+
+        ``token_in_header``: the token came as ``Authorization: Bearer``, not as a ``token`` parameter.
+        """
+        status, headers, body = self._answer(method, params, token, token_in_header)
         with self._lock:
             self._calls.append(Call(method, params, token, time.time(), status, body))
         return status, headers, body
 
-    def _answer(self, method: str, params: Params, token: Optional[str]) -> tuple:
+    def _answer(self, method: str, params: Params, token: Optional[str], token_in_header: bool = True) -> tuple:
         if not token or not token.startswith(ACCEPTED_TOKEN_PREFIXES):
             return 200, {}, {"ok": False, "error": "not_authed"}
+        if method in APP_TOKEN_METHODS:
+            # Slack: a bot token is the wrong type for this method; an app token must come in the
+            # Authorization header ("passing it as a POST parameter will result in an error").
+            if not token.startswith(APP_TOKEN_PREFIX):
+                return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
+            if not token_in_header:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
         rule = self._take_rule(method, params)
         if rule is not None:
             headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
@@ -415,6 +435,11 @@ class FakeSlack:
         user.update(copy.deepcopy(self.users.get(user_id, {})))
         return {"ok": True, "user": user}
 
+    def _apps_connections_open(self, params: Params) -> Dict[str, Any]:
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "fake_socket_mode_url_not_set"}
+        return {"ok": True, "url": self.socket_mode_url}
+
     def _views_publish(self, params: Params) -> Dict[str, Any]:
         view = params.get("view") if isinstance(params.get("view"), dict) else {}
         return {"ok": True, "view": {"id": "V" + self._new_ts().replace(".", ""), **view}}
@@ -437,6 +462,7 @@ class FakeSlack:
 
 
 _METHOD_HANDLERS: Dict[str, Callable[[FakeSlack, Params], Dict[str, Any]]] = {
+    "apps.connections.open": FakeSlack._apps_connections_open,
     "auth.test": FakeSlack._auth_test,
     "chat.postMessage": FakeSlack._chat_post_message,
     "chat.update": FakeSlack._chat_update,
@@ -520,8 +546,9 @@ def _make_handler(fake: FakeSlack) -> type:
             except (ValueError, UnicodeDecodeError):
                 self._send(200, {}, {"ok": False, "error": "invalid_json"})
                 return
-            token = _bearer_token(self.headers.get("Authorization")) or params.get("token")
-            self._send(*fake._handle_api(method, params, token))
+            header_token = _bearer_token(self.headers.get("Authorization"))
+            token = header_token or params.get("token")
+            self._send(*fake._handle_api(method, params, token, token_in_header=header_token is not None))
 
         def _response_url(self, name: str, raw: bytes, content_type: str) -> None:
             try:
