@@ -8,34 +8,22 @@ the schema.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from bot.store.models import Base
+from tests.processes import process_env
 
 REPO = Path(__file__).resolve().parent.parent
 APP_PY = REPO / "app.py"
 SECRET_BOT_TOKEN = "xoxb-very-secret-value"
-CLEARED_PREFIXES = ("SLACK_", "ECO_")
-
-
-def cli_env(**variables: str) -> dict[str, str]:
-    """This process's environment without any bot configuration, plus `variables`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(CLEARED_PREFIXES) and key != "DATABASE_URL"
-    }
-    env.update(variables)
-    return env
 
 
 def run_command(argv: list[str], cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        argv, cwd=cwd, env=cli_env(**variables), capture_output=True, text=True, timeout=120, check=False
+        argv, cwd=cwd, env=process_env(**variables), capture_output=True, text=True, timeout=120, check=False
     )
 
 

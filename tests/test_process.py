@@ -8,11 +8,7 @@ All traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,11 +23,11 @@ from bot.slack.http import wsgi_app
 from bot.store.db import open_database
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSigner, post
+from tests.processes import BotProcess
 
 SIGNING_SECRET = "process-test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-process-test-token"
 STARTUP_TIMEOUT = 60.0
-SHUTDOWN_TIMEOUT = 10.0
 UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
 
 
@@ -42,18 +38,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def process_env(**variables: str) -> dict[str, str]:
-    """This process's environment (including the session's AWS_* variables for moto) without any bot
-    configuration, plus `variables`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SLACK_", "ECO_")) and key != "DATABASE_URL"
-    }
-    env.update(variables)
-    return env
-
-
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -62,31 +46,22 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
         return error.code, error.read().decode("utf-8")
 
 
-class BotProcess:
-    """`eco-bot run --mode http` in a subprocess; its output goes to files so that it can never block."""
+class HttpBot(BotProcess):
+    """`eco-bot run --mode http` on a free loopback port."""
 
     def __init__(self, workdir: Path, fake_slack: FakeSlack) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.events_url = f"{self.base_url}/slack/events"
-        self._stdout_path = workdir / "bot.stdout"
-        self._stderr_path = workdir / "bot.stderr"
-        env = process_env(
+        super().__init__(
+            workdir,
+            ["run", "--mode", "http", "--port", str(self.port), "--host", "127.0.0.1"],
             ECO_SLACK_API_URL=fake_slack.api_url,
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             DATABASE_URL=f"sqlite:///{workdir / 'eco-bot.db'}",
             ECO_SCHEDULER_INTERVAL="1s",
         )
-        argv = [sys.executable, "-m", "bot", "run", "--mode", "http", "--port", str(self.port), "--host", "127.0.0.1"]
-        with open(self._stdout_path, "wb") as stdout, open(self._stderr_path, "wb") as stderr:
-            self.process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
-
-    def stderr(self) -> str:
-        return self._stderr_path.read_text(errors="replace")
-
-    def stdout(self) -> str:
-        return self._stdout_path.read_text(errors="replace")
 
     def health(self) -> tuple[int, str]:
         return http_get(f"{self.base_url}/healthz")
@@ -96,8 +71,7 @@ class BotProcess:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the bot exited with {self.process.returncode} before it was healthy:\n{self.stderr()}")
+            self.fail_if_exited("before it was healthy")
             try:
                 status, body = self.health()
                 if status == 200:
@@ -108,26 +82,11 @@ class BotProcess:
             time.sleep(0.1)
         pytest.fail(f"/healthz did not answer 200 within {timeout}s (last: {last}):\n{self.stderr()}")
 
-    def terminate(self, timeout: float = SHUTDOWN_TIMEOUT) -> int:
-        """SIGTERM, then the exit code; fails (after killing it) if the process outlives `timeout`."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"the bot did not exit within {timeout}s of SIGTERM:\n{self.stderr()}")
-
-    def ensure_stopped(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
 
 @pytest.fixture
-def bot_process(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[BotProcess]:
+def bot_process(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[HttpBot]:
     """The bot started as a subprocess and healthy; killed at the end if a test left it running."""
-    bot = BotProcess(tmp_path, fake_slack)
+    bot = HttpBot(tmp_path, fake_slack)
     try:
         bot.wait_until_healthy()
         yield bot
@@ -138,7 +97,7 @@ def bot_process(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[BotProcess]:
 # --- the running process -------------------------------------------------------------------------
 
 
-def test_healthz_answers_ok_once_started(bot_process: BotProcess) -> None:
+def test_healthz_answers_ok_once_started(bot_process: HttpBot) -> None:
     status, body = bot_process.health()
 
     assert status == 200
@@ -146,7 +105,7 @@ def test_healthz_answers_ok_once_started(bot_process: BotProcess) -> None:
 
 
 def test_a_signed_help_command_is_answered_through_the_response_url(
-    bot_process: BotProcess, fake_slack: FakeSlack
+    bot_process: HttpBot, fake_slack: FakeSlack
 ) -> None:
     body, headers = SlackSigner(SIGNING_SECRET).slash_command(
         "help", user_id="UREQ1", channel_id="C1", response_url=fake_slack.response_url("help")
@@ -159,7 +118,7 @@ def test_a_signed_help_command_is_answered_through_the_response_url(
     assert "/eco connect" in json.dumps(answer)
 
 
-def test_a_request_signed_with_another_secret_is_refused(bot_process: BotProcess, fake_slack: FakeSlack) -> None:
+def test_a_request_signed_with_another_secret_is_refused(bot_process: HttpBot, fake_slack: FakeSlack) -> None:
     body, headers = SlackSigner("not-the-signing-secret").slash_command(
         "help", user_id="UREQ1", channel_id="C1", response_url=fake_slack.response_url("forged")
     )
@@ -170,7 +129,7 @@ def test_a_request_signed_with_another_secret_is_refused(bot_process: BotProcess
     assert fake_slack.responses("forged") == []
 
 
-def test_an_unsigned_request_is_refused(bot_process: BotProcess, fake_slack: FakeSlack) -> None:
+def test_an_unsigned_request_is_refused(bot_process: HttpBot, fake_slack: FakeSlack) -> None:
     body, headers = SlackSigner(SIGNING_SECRET).slash_command(
         "help", user_id="UREQ1", channel_id="C1", response_url=fake_slack.response_url("unsigned")
     )
@@ -182,14 +141,14 @@ def test_an_unsigned_request_is_refused(bot_process: BotProcess, fake_slack: Fak
     assert fake_slack.responses("unsigned") == []
 
 
-def test_sigterm_stops_the_bot_with_exit_code_zero(bot_process: BotProcess) -> None:
+def test_sigterm_stops_the_bot_with_exit_code_zero(bot_process: HttpBot) -> None:
     code = bot_process.terminate()
 
     assert code == 0, bot_process.stderr()
     assert "Traceback" not in bot_process.stderr()
 
 
-def test_the_log_never_shows_the_token_or_the_signing_secret(bot_process: BotProcess, fake_slack: FakeSlack) -> None:
+def test_the_log_never_shows_the_token_or_the_signing_secret(bot_process: HttpBot, fake_slack: FakeSlack) -> None:
     body, headers = SlackSigner(SIGNING_SECRET).slash_command(
         "help", user_id="UREQ1", channel_id="C1", response_url=fake_slack.response_url("help")
     )

@@ -13,13 +13,10 @@ apps.connections.open rules, in-process.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,76 +29,34 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSigner
 from tests.fakes.socket_mode import FakeSocketMode, payload_from_http_body
 from tests.harness import message_text
+from tests.processes import BotProcess, process_env
 
 BOT_TOKEN = "xoxb-socket-test-token"
 APP_TOKEN = "xapp-1-A1-socket-test-token"
 STARTUP_TIMEOUT = 60.0
-SHUTDOWN_TIMEOUT = 10.0
 CHANNEL = "C1"
 FIRST_QUESTION = "Reply in this thread with the bucket"
 
 
-def process_env(**variables: str) -> dict[str, str]:
-    """This process's environment (with the session's AWS_* variables for moto) without any bot
-    configuration, plus `variables`."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "ECO_")) and key != "DATABASE_URL"}
-    env.update(variables)
-    return env
-
-
-class SocketModeBot:
-    """`eco-bot run` (no --mode) in a subprocess; its output goes to files so that it can never block."""
+class SocketModeBot(BotProcess):
+    """`eco-bot run` with no --mode: with an app token and no signing secret it must pick Socket Mode."""
 
     def __init__(self, workdir: Path, slack: FakeSlack) -> None:
-        self._stdout_path = workdir / "bot.stdout"
-        self._stderr_path = workdir / "bot.stderr"
-        env = process_env(
+        super().__init__(
+            workdir,
+            ["run"],
             ECO_SLACK_API_URL=slack.api_url,
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_APP_TOKEN=APP_TOKEN,
             DATABASE_URL=f"sqlite:///{workdir / 'eco-bot.db'}",
         )
-        argv = [sys.executable, "-m", "bot", "run"]
-        with open(self._stdout_path, "wb") as stdout, open(self._stderr_path, "wb") as stderr:
-            self.process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=stdout, stderr=stderr)
-
-    def stderr(self) -> str:
-        return self._stderr_path.read_text(errors="replace")
-
-    def stdout(self) -> str:
-        return self._stdout_path.read_text(errors="replace")
-
-    @contextmanager
-    def explained(self) -> Iterator[None]:
-        """Any assertion failing inside carries the bot's stderr."""
-        try:
-            yield
-        except AssertionError as error:
-            state = "running" if self.process.poll() is None else f"exited with {self.process.returncode}"
-            raise AssertionError(f"{error}\n--- eco-bot ({state}) stderr ---\n{self.stderr()}") from None
-
-    def terminate(self, timeout: float = SHUTDOWN_TIMEOUT) -> int:
-        """SIGTERM, then the exit code; fails (after killing it) if the process outlives `timeout`."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"the bot did not exit within {timeout}s of SIGTERM:\n{self.stderr()}")
-
-    def ensure_stopped(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def wait_until_connected(bot: SocketModeBot, endpoint: FakeSocketMode, timeout: float = STARTUP_TIMEOUT) -> None:
     """Wait for the bot's websocket; fail with its stderr if it exits or never connects."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if bot.process.poll() is not None:
-            pytest.fail(f"the bot exited with {bot.process.returncode} before connecting:\n{bot.stderr()}")
+        bot.fail_if_exited("before connecting")
         try:
             endpoint.wait_for_connection(timeout=0.2)
             return
@@ -197,7 +152,7 @@ def test_a_connect_command_envelope_posts_the_root_message_and_the_first_questio
 def test_sigterm_stops_the_bot_within_ten_seconds_with_exit_code_zero(
     socket_bot: SocketModeBot, endpoint: FakeSocketMode
 ) -> None:
-    code = socket_bot.terminate(SHUTDOWN_TIMEOUT)
+    code = socket_bot.terminate()
 
     with socket_bot.explained():
         assert code == 0
