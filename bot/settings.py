@@ -8,6 +8,7 @@ command line can print one clear line instead of a traceback. Secrets are `Secre
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -45,21 +46,15 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
+@dataclass(frozen=True)
 class Approvers:
     """ECO_APPROVERS, split into user IDs and user-group IDs."""
 
-    def __init__(self, users: frozenset[str] = frozenset(), groups: frozenset[str] = frozenset()):
-        self.users = users
-        self.groups = groups
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.users or self.groups)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Approvers) and (self.users, self.groups) == (other.users, other.groups)
-
-    def __repr__(self) -> str:
-        return f"Approvers(users={sorted(self.users)}, groups={sorted(self.groups)})"
 
     @classmethod
     def parse(cls, raw: str) -> Approvers:
@@ -84,7 +79,12 @@ class Settings(BaseSettings):
     """Everything the bot reads from its environment. Field aliases are the user-facing variable names."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True, frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        arbitrary_types_allowed=True,  # Approvers
     )
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
@@ -99,8 +99,6 @@ class Settings(BaseSettings):
     trusted_principal_arn: str | None = Field(None, alias="ECO_TRUSTED_PRINCIPAL_ARN")
     template_url: str | None = Field(None, alias="ECO_TEMPLATE_URL")
     scheduler_interval: Annotated[timedelta, NoDecode] = Field(timedelta(seconds=30), alias="ECO_SCHEDULER_INTERVAL")
-
-    model_config["arbitrary_types_allowed"] = True
 
     @field_validator("processing_window", "scheduler_interval", mode="before")
     @classmethod
