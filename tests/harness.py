@@ -58,7 +58,8 @@ class RunningBot:
         self.server = make_server(self.service.app, self.service.database, host="127.0.0.1", port=0)
         self.base_url = f"http://127.0.0.1:{self.server.effective_port}"
         self.events_url = f"{self.base_url}/slack/events"
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
         self.service.scheduler.start()
 
@@ -66,7 +67,16 @@ class RunningBot:
     def database(self) -> Engine:
         return self.service.database
 
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            # Closing waitress's socket from another thread wakes its select() with EBADF: expected on stop.
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
+        self._stopping = True
         self.server.close()
         self.server.task_dispatcher.shutdown()
         self._thread.join(5)
