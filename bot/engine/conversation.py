@@ -129,16 +129,19 @@ class Engine:
     def cancel(self, actor: Actor, reference: str) -> Message:
         if not reference:
             return Message.text("Say which connection to cancel, such as /eco cancel 12 (see /eco status).")
-        with self.sessions.begin() as session:
+        # Read, then decide who may, then write: the approver check may ask Slack, and no transaction is held
+        # open across that call. The fenced transition makes the gap harmless.
+        with self.sessions() as session:
             connection = self._find(session, actor.team, reference)
-            if connection is None:
-                return script.unknown_connection(reference)
-            if STEPS[Step(connection.step)].finished:
-                return Message.text(f"Connection #{connection.id} is already {STEPS[Step(connection.step)].label}.")
-            if actor.user != connection.requester_id and not self._is_approver(actor.user):
-                return Message.text(
-                    f"Only the person who started connection #{connection.id} or an approver may cancel it. Nothing was changed."
-                )
+        if connection is None:
+            return script.unknown_connection(reference)
+        if STEPS[Step(connection.step)].finished:
+            return Message.text(f"Connection #{connection.id} is already {STEPS[Step(connection.step)].label}.")
+        if actor.user != connection.requester_id and not self._is_approver(actor.user):
+            return Message.text(
+                f"Only the person who started connection #{connection.id} or an approver may cancel it. Nothing was changed."
+            )
+        with self.sessions.begin() as session:
             if not repo.transition(session, connection, Step.CANCELLED, self.clock.now()):
                 return Message.text(f"Connection #{connection.id} changed while you asked; nothing was cancelled. Try again.")
             repo.drop_pending_notices(session, connection)
@@ -269,21 +272,24 @@ class Engine:
     def decide(self, actor: Actor, value: str, decision: str) -> Message | None:
         """An Approve or Reject button was pressed. Returns a private refusal, or None when it took effect."""
         reference = parse_connection_ref(value)
-        with self.sessions.begin() as session:
+        # Read, then decide who may, then write: the approver check may ask Slack (group members), and no
+        # transaction is held open across that call. The fenced transition makes the gap harmless.
+        with self.sessions() as session:
             connection = None if isinstance(reference, Invalid) else repo.get_connection(session, actor.team, reference)
-            if connection is None:
-                log.warning("refused %s by %s: unknown connection %r", decision, actor.user, value[:40])
-                return Message.text("That button does not belong to a connection in this workspace. Nothing was changed.")
-            if connection.step != Step.AWAITING_APPROVAL:
-                return Message.text(
-                    f"Connection #{connection.id} is not waiting for approval (it is "
-                    f"{STEPS[Step(connection.step)].label}). Nothing was changed."
-                )
-            refusal = self._approval_refusal(actor.user, connection)
-            if refusal:
-                log.info("refused %s of #%s by %s: %s", decision, connection.id, actor.user, refusal)
-                return Message.text(refusal, " Nothing was changed.")
-            now = self.clock.now()
+        if connection is None:
+            log.warning("refused %s by %s: unknown connection %r", decision, actor.user, value[:40])
+            return Message.text("That button does not belong to a connection in this workspace. Nothing was changed.")
+        if connection.step != Step.AWAITING_APPROVAL:
+            return Message.text(
+                f"Connection #{connection.id} is not waiting for approval (it is "
+                f"{STEPS[Step(connection.step)].label}). Nothing was changed."
+            )
+        refusal = self._approval_refusal(actor.user, connection)
+        if refusal:
+            log.info("refused %s of #%s by %s: %s", decision, connection.id, actor.user, refusal)
+            return Message.text(refusal, " Nothing was changed.")
+        now = self.clock.now()
+        with self.sessions.begin() as session:
             if decision == "approve":
                 window_ends_at = now + self.policy.processing_window
                 moved = repo.transition(session, connection, Step.PROCESSING, now, window_ends_at=window_ends_at)
@@ -294,8 +300,6 @@ class Engine:
             if not moved:
                 return Message.text(f"Connection #{connection.id} was decided a moment ago by someone else. Nothing was changed.")
             repo.add_decision(session, connection, user_id=actor.user, decision=decision, now=now)
-            session.flush()
-            session.refresh(connection, ["decisions"])
         if connection.approval_message_ts:
             self._update(
                 connection.channel_id,
