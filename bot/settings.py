@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 README_HINT = "see README.md, section 'Configuration'"
@@ -22,6 +22,11 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Slack IDs: users start with U or W (enterprise), user groups with S.
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+# A token pasted into the wrong variable is a common setup mistake; name where the right one is found.
+_TOKEN_KINDS = {
+    "slack_bot_token": ("xoxb-", "a bot token (OAuth & Permissions, Bot User OAuth Token)"),
+    "slack_app_token": ("xapp-", "an app-level token (Basic Information, App-Level Tokens)"),
+}
 _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::\d{12}:(root|(role|user)/[\w+=,.@/-]{1,512})$")
 
 
@@ -150,18 +155,12 @@ class Settings(BaseSettings):
     def _blank_is_missing(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("slack_bot_token")
+    @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
-    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("expected a bot token starting with xoxb- (OAuth & Permissions, Bot User OAuth Token)")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("expected an app-level token starting with xapp- (Basic Information, App-Level Tokens)")
+    def _token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        prefix, what = _TOKEN_KINDS[info.field_name]
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            raise ValueError(f"expected {what} starting with {prefix}")
         return value
 
     # --- derived views -------------------------------------------------------------------------

@@ -203,10 +203,10 @@ def ask_role(connection: Connection, *, link: str | None, principal: str | None,
 
 
 def refusal(invalid: Invalid, answer: str, what: str) -> Message:
-    line = rich("That is not a valid ", what, ": ", invalid.reason)
-    if answer.strip() and len(answer) <= 200:
-        line = rich("That is not a valid ", what, " (", Code(shorten(answer.strip())), "): ", invalid.reason)
-    blocks = [Paragraph(line)]
+    # Echo the answer (escaped, shortened) unless it is empty or a paste far too long to be one.
+    echoed = answer.strip() if len(answer) <= 200 else ""
+    shown = (" (", Code(shorten(echoed)), ")") if echoed else ()
+    blocks = [Paragraph(rich("That is not a valid ", what, *shown, ": ", invalid.reason))]
     if invalid.fix:
         blocks.append(Paragraph(rich(invalid.fix)))
     blocks.append(Paragraph(rich("Nothing was changed. Reply again with the ", what, ".")))
