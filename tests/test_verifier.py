@@ -24,22 +24,29 @@ CREDENTIALS = {
 
 
 class StubbedVerifier(AwsVerifier):
-    """An AwsVerifier whose boto3 clients are stubbed, one queue of replies per service."""
+    """An AwsVerifier whose boto3 clients are stubbed: one queue of replies per service and identity.
+
+    The bot's own identity and the assumed role have separate queues, so a check that called AWS with the
+    wrong credentials meets an empty queue and fails the test.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(session=boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"), **kwargs)
-        self.clients: dict[str, object] = {}
-        self.stubbers: dict[str, Stubber] = {}
+        self.clients: dict[tuple[str, bool], object] = {}
+        self.role_keys: list[str] = []  # the access key of every client built from assumed credentials
 
-    def stub(self, service: str) -> Stubber:
+    def stub(self, service: str, *, as_role: bool = False) -> Stubber:
         client = self._session.client(service, region_name="us-east-1")
-        self.clients[service] = client
-        self.stubbers[service] = Stubber(client)
-        self.stubbers[service].activate()
-        return self.stubbers[service]
+        self.clients[(service, as_role)] = client
+        stubber = Stubber(client)
+        stubber.activate()
+        return stubber
 
     def _client(self, service, session=None):
-        return self.clients[service]
+        as_role = session is not None and session is not self._session
+        if as_role:
+            self.role_keys.append(session.get_credentials().access_key)
+        return self.clients[(service, as_role)]
 
 
 def statuses(items) -> list[tuple[str, Status]]:
@@ -66,11 +73,16 @@ def test_assume_role_sends_the_external_id_and_a_short_session():
         {"Credentials": CREDENTIALS},
         {"RoleArn": str(ROLE), "RoleSessionName": "eco-connect-verify", "ExternalId": "eco-external-id", "DurationSeconds": 900},
     )
-    sts.add_response("get_caller_identity", {"Account": "999999999999", "Arn": "arn:aws:sts::999999999999:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"})
-    verifier.stub("s3").add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "acme-cur", "MaxKeys": 1})
+    verifier.stub("sts", as_role=True).add_response(
+        "get_caller_identity",
+        {"Account": "999999999999", "Arn": "arn:aws:sts::999999999999:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"},
+    )
+    verifier.stub("s3", as_role=True).add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "acme-cur", "MaxKeys": 1})
 
     items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
 
+    # Both checks after AssumeRole ran with the credentials it returned.
+    assert verifier.role_keys == [CREDENTIALS["AccessKeyId"]] * 2
     # The role answered from another account than its ARN says: that is named, with the fix.
     assert statuses(items)[1] == ("The role belongs to the account in its ARN", Status.FAIL)
     assert "999999999999" in plain(items[1].detail) and "111122223333" in plain(items[1].detail)
@@ -79,10 +91,12 @@ def test_assume_role_sends_the_external_id_and_a_short_session():
 
 def test_a_role_that_may_not_list_the_bucket_points_at_the_stack_parameter():
     verifier = StubbedVerifier()
-    sts = verifier.stub("sts")
-    sts.add_response("assume_role", {"Credentials": CREDENTIALS})
-    sts.add_response("get_caller_identity", {"Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"})
-    verifier.stub("s3").add_client_error("list_objects_v2", "AccessDenied", "denied", 403)
+    verifier.stub("sts").add_response("assume_role", {"Credentials": CREDENTIALS})
+    verifier.stub("sts", as_role=True).add_response(
+        "get_caller_identity",
+        {"Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"},
+    )
+    verifier.stub("s3", as_role=True).add_client_error("list_objects_v2", "AccessDenied", "denied", 403)
 
     items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
 
@@ -104,7 +118,7 @@ def test_a_forbidden_bucket_exists_and_its_region_is_still_read():
 def test_aws_not_answering_is_pending_never_a_pass():
     verifier = StubbedVerifier()
     stubber = verifier.stub("s3")
-    client = verifier.clients["s3"]
+    client = verifier.clients[("s3", False)]
 
     def unreachable(**_):
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
