@@ -23,11 +23,13 @@ class Scheduler:
         self._thread: threading.Thread | None = None
 
     def tick(self) -> int:
-        """One pass: post what is due, resume what was interrupted. Returns the number of notices posted."""
+        """One pass: post what is due, resume what was interrupted, forget old event ids.
+        Returns the number of notices posted."""
         posted = 0
         try:
             posted = self.engine.deliver_due_notices()
             self.engine.resume_interrupted_checks()
+            self.engine.forget_old_events()
         except Exception:  # one bad pass must not stop the loop; the next pass retries from the database
             log.exception("scheduler pass failed")
         return posted

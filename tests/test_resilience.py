@@ -7,9 +7,9 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
-from bot.store.models import Connection
+from bot.store.models import Connection, SlackEvent
 from tests.aws_world import CustomerAccount
 from tests.harness import APPROVER, BOT_TOKEN, SIGNING_SECRET, RunningBot, message_text, start_connection
 
@@ -82,3 +82,23 @@ def test_secrets_never_reach_the_logs(bot: RunningBot, customer: CustomerAccount
         assert secret not in logged
     for call in bot.fake.calls():
         assert SIGNING_SECRET not in str(call.params) and os.environ["AWS_SECRET_ACCESS_KEY"] not in str(call.params)
+
+
+def test_processed_event_ids_are_forgotten_after_a_day(bot: RunningBot):
+    now = datetime.now(UTC)
+    with bot.database.begin() as connection:
+        connection.execute(
+            insert(SlackEvent),
+            [
+                {"event_id": "Ev0OLD", "team_id": "T1", "received_at": now - timedelta(days=2)},
+                {"event_id": "Ev0RECENT", "team_id": "T1", "received_at": now - timedelta(hours=1)},
+            ],
+        )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with bot.database.connect() as connection:
+            remaining = {row[0] for row in connection.execute(select(SlackEvent.event_id))}
+        if "Ev0OLD" not in remaining:
+            break
+        time.sleep(0.1)
+    assert remaining == {"Ev0RECENT"}

@@ -45,6 +45,7 @@ class Policy:
     template_url: str | None = None
     check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
     notice_lease: timedelta = timedelta(minutes=2)
+    event_memory: timedelta = timedelta(days=1)  # how long processed Slack event ids are remembered
 
 
 class Engine:
@@ -157,6 +158,11 @@ class Engine:
         """Record an incoming event id; True when it was processed before (a retry, or another replica)."""
         with self.sessions.begin() as session:
             return not repo.record_event(session, event_id=event_id, team_id=team, now=self.clock.now())
+
+    def forget_old_events(self) -> int:
+        """Keep the processed-event table small: Slack retries within minutes, a day is ample."""
+        with self.sessions.begin() as session:
+            return repo.forget_events(session, before=self.clock.now() - self.policy.event_memory)
 
     def reply(self, actor: Actor, thread: str, text: str) -> None:
         """A person wrote in a thread. If it is a connection's thread waiting for an answer, that is the answer."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,11 @@ def _insert_ignoring_conflicts(session: Session, model: type, values: dict[str, 
 def record_event(session: Session, *, event_id: str, team_id: str, now: datetime) -> bool:
     """Remember an incoming event id. False means it was seen before (a retry or a second delivery)."""
     return _insert_ignoring_conflicts(session, SlackEvent, {"event_id": event_id, "team_id": team_id, "received_at": now})
+
+
+def forget_events(session: Session, *, before: datetime) -> int:
+    """Drop event ids older than any retry Slack would still send."""
+    return session.execute(delete(SlackEvent).where(SlackEvent.received_at < before)).rowcount
 
 
 def get_connection(session: Session, team_id: str, connection_id: int) -> Connection | None:
