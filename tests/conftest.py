@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.aws_world import CustomerAccount, MotoServer
+from tests.aws_world import AwsWorld, CustomerAccount
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import RunningBot, bot_settings
 
@@ -21,23 +21,16 @@ POSTGRES_ADMIN_URL = os.environ.get("ECO_TEST_POSTGRES_URL", "postgresql+psycopg
 
 
 @pytest.fixture(scope="session", autouse=True)
-def aws_environment() -> Iterator[MotoServer]:
-    """A moto server on loopback, and boto3's standard variables pointing at it, for the whole run."""
-    server = MotoServer()
-    url = server.start()
+def aws_environment() -> Iterator[AwsWorld]:
+    """The fake AWS on loopback (moto behind the gateway, and the billing fake), and boto3's standard variables
+    pointing at it, for the whole run."""
+    world = AwsWorld().start()
     saved = {key: os.environ.get(key) for key in _AWS_VARIABLES}
-    os.environ.update(
-        AWS_ENDPOINT_URL=url,
-        AWS_ACCESS_KEY_ID="testing-bot-key",
-        AWS_SECRET_ACCESS_KEY="testing-bot-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    os.environ.update(world.environment(), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
-    yield server
-    server.stop()
+    yield world
+    world.stop()
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -47,6 +40,8 @@ def aws_environment() -> Iterator[MotoServer]:
 
 _AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_COST_AND_USAGE_REPORT_SERVICE",
+    "AWS_ENDPOINT_URL_BCM_DATA_EXPORTS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -58,17 +53,31 @@ _AWS_VARIABLES = (
 
 
 @pytest.fixture
-def aws(aws_environment: MotoServer) -> Iterator[MotoServer]:
-    """A clean fake AWS for one test."""
+def aws(aws_environment: AwsWorld) -> Iterator[AwsWorld]:
+    """A clean fake AWS for one test: empty accounts, no faults, an empty call log."""
     aws_environment.reset()
     yield aws_environment
 
 
 @pytest.fixture
-def customer(aws: MotoServer) -> CustomerAccount:
-    """The customer's account, with a CUR bucket `acme-cur` in us-east-1."""
+def bare_customer(aws: AwsWorld) -> CustomerAccount:
+    """The customer's account with only a bucket, `acme-cur` in us-east-1 (and the call log cleared after making it)."""
     account = CustomerAccount.open()
     account.create_bucket("acme-cur")
+    aws.clear()
+    return account
+
+
+@pytest.fixture
+def customer(aws: AwsWorld) -> CustomerAccount:
+    """A customer set up as Eco's procedure says, before launching the stack: the bucket `acme-cur` in us-east-1
+    with the policy that lets AWS billing deliver, and the legacy report `eco-cur` (hourly, resource IDs, data
+    refresh, Athena, Parquet, overwrite) delivering to `acme-cur/cur`, not delivered yet."""
+    account = CustomerAccount.open()
+    account.create_bucket("acme-cur")
+    account.allow_cur_delivery("acme-cur")
+    account.create_report("eco-cur", "acme-cur", "cur")
+    aws.clear()
     return account
 
 
@@ -108,7 +117,7 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def make_bot(fake_slack: FakeSlack, aws: MotoServer) -> Iterator:
+def make_bot(fake_slack: FakeSlack, aws: AwsWorld) -> Iterator:
     """Start the bot (HTTP mode, on loopback) with the test's settings; stopped at the end of the test."""
     bots: list[RunningBot] = []
 
