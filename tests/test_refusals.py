@@ -221,7 +221,7 @@ def test_a_bucket_outside_us_east_1_is_refused_with_the_fix(bot: RunningBot, cus
     thread = start_connection(bot)
     bot.reply("acme-cur-eu", thread=thread.ts)
     result = message_text(bot.fake.wait_for("chat.update", lambda p: "did not pass" in message_text(p))[0].params)
-    assert "`eu-west-1`" in result and "Create a new bucket in us-east-1" in result
+    assert "`eu-west-1`" in result and "create a new bucket in us-east-1" in result
     assert bot.wait_for_step("awaiting_bucket").bucket is None
 
 

@@ -212,9 +212,16 @@ def test_paragraph_at_limit_kept_whole() -> None:
     assert section_text(Message.text("x" * 3000)) == "x" * 3000
 
 
-def test_long_checklist_truncated_to_section_limit() -> None:
+def test_a_long_checklist_spans_several_sections_and_loses_no_line() -> None:
     items = tuple(Item(f"check {n}", Status.PASS, detail=rich("y" * 100)) for n in range(100))
-    assert len(section_text(Message.of(Checklist(items)))) == SECTION_LIMIT
+    sections = blocks(Message.of(Checklist(items)))
+    assert len(sections) > 1 and all(len(s["text"]["text"]) <= SECTION_LIMIT for s in sections)
+    text = "\n".join(s["text"]["text"] for s in sections)
+    assert all(f"*check {n}*" in text for n in range(100)) and "…" not in text
+
+
+def test_one_over_long_line_is_truncated_to_the_section_limit() -> None:
+    assert len(section_text(Message.of(Checklist((Item("x", Status.FAIL, detail=rich("y" * 5000)),))))) == SECTION_LIMIT
 
 
 def test_long_header_truncated() -> None:

@@ -34,7 +34,7 @@ BOT_ROLE_ARN = f"arn:aws:iam::{BOT_ACCOUNT}:role/eco-bot"
 
 # Exactly what the role may do; anything added to the template must be added here
 # deliberately, so that a broadened policy never slips through review.
-EXPECTED_BUCKET_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+EXPECTED_BUCKET_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketPolicy", "s3:GetObject"}
 EXPECTED_BILLING_ACTIONS = {
     "cur:DescribeReportDefinitions",
     "ce:GetCostAndUsage",
@@ -142,7 +142,7 @@ def test_role_trust_and_policies_are_minimal(template):
         by_resource.setdefault(key, set()).update(_actions(statement))
         _assert_read_only(_actions(statement))
     assert by_resource == {
-        "arn:${AWS::Partition}:s3:::${CurBucketName}": {"s3:ListBucket", "s3:GetBucketLocation"},
+        "arn:${AWS::Partition}:s3:::${CurBucketName}": {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketPolicy"},
         "arn:${AWS::Partition}:s3:::${CurBucketName}/*": {"s3:GetObject"},
         "*": EXPECTED_BILLING_ACTIONS,
     }

@@ -1,6 +1,6 @@
-"""The AWS verifier's answers for what moto cannot produce: AccessDenied from AssumeRole, a 403 that still
-names the bucket's region, an account mismatch, AWS not answering. botocore's Stubber plays AWS's replies
-to the real boto3 clients; the happy path runs against moto in test_conversation.py.
+"""The AWS verifier's answers for what neither moto nor our fakes produce: a 403 that still names the
+bucket's region, AWS not answering at all, and the pure helpers. botocore's Stubber plays AWS's replies
+to the real boto3 clients. The role step's checks run against the enforcing fakes in test_verification.py.
 """
 
 from __future__ import annotations
@@ -12,15 +12,6 @@ from botocore.stub import Stubber
 
 from bot.aws.verifier import AwsVerifier, principal_from_identity
 from bot.engine.content import Status, plain
-from bot.engine.identifiers import parse_role_arn
-
-ROLE = parse_role_arn("arn:aws:iam::111122223333:role/eco/EcoReadOnly")
-CREDENTIALS = {
-    "AccessKeyId": "ASIAEXAMPLEEXAMPLE",
-    "SecretAccessKey": "assumed-secret",
-    "SessionToken": "assumed-token",
-    "Expiration": "2030-01-01T00:00:00Z",
-}
 
 
 class StubbedVerifier(AwsVerifier):
@@ -42,65 +33,15 @@ class StubbedVerifier(AwsVerifier):
         stubber.activate()
         return stubber
 
-    def _client(self, service, session=None):
-        as_role = session is not None and session is not self._session
+    def _client(self, service, credentials=None, *, region=None):
+        as_role = credentials is not None
         if as_role:
-            self.role_keys.append(session.get_credentials().access_key)
+            self.role_keys.append(credentials["AccessKeyId"])
         return self.clients[(service, as_role)]
 
 
 def statuses(items) -> list[tuple[str, Status]]:
     return [(item.name, item.status) for item in items]
-
-
-def test_access_denied_on_assume_role_names_the_three_causes():
-    verifier = StubbedVerifier()
-    verifier.stub("sts").add_client_error("assume_role", "AccessDenied", "not authorized", 403)
-
-    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
-
-    assert [status for _, status in statuses(items)] == [Status.FAIL, Status.PENDING, Status.PENDING]
-    fix = plain(items[0].fix)
-    for cause in ("does not exist", "trust policy names another principal", "external ID differs"):
-        assert cause in fix
-
-
-def test_assume_role_sends_the_external_id_and_a_short_session():
-    verifier = StubbedVerifier()
-    sts = verifier.stub("sts")
-    sts.add_response(
-        "assume_role",
-        {"Credentials": CREDENTIALS},
-        {"RoleArn": str(ROLE), "RoleSessionName": "eco-connect-verify", "ExternalId": "eco-external-id", "DurationSeconds": 900},
-    )
-    verifier.stub("sts", as_role=True).add_response(
-        "get_caller_identity",
-        {"Account": "999999999999", "Arn": "arn:aws:sts::999999999999:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"},
-    )
-    verifier.stub("s3", as_role=True).add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "acme-cur", "MaxKeys": 1})
-
-    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
-
-    # Both checks after AssumeRole ran with the credentials it returned.
-    assert verifier.role_keys == [CREDENTIALS["AccessKeyId"]] * 2
-    # The role answered from another account than its ARN says: that is named, with the fix.
-    assert statuses(items)[1] == ("The role belongs to the account in its ARN", Status.FAIL)
-    assert "999999999999" in plain(items[1].detail) and "111122223333" in plain(items[1].detail)
-    assert items[2].status is Status.PASS
-
-
-def test_a_role_that_may_not_list_the_bucket_points_at_the_stack_parameter():
-    verifier = StubbedVerifier()
-    verifier.stub("sts").add_response("assume_role", {"Credentials": CREDENTIALS})
-    verifier.stub("sts", as_role=True).add_response(
-        "get_caller_identity",
-        {"Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/EcoReadOnly/s", "UserId": "AROAEXAMPLE:s"},
-    )
-    verifier.stub("s3", as_role=True).add_client_error("list_objects_v2", "AccessDenied", "denied", 403)
-
-    items = verifier.check_role(ROLE, "eco-external-id", "acme-cur")
-
-    assert items[2].status is Status.FAIL and "CurBucketName" in plain(items[2].fix)
 
 
 def test_a_forbidden_bucket_exists_and_its_region_is_still_read():

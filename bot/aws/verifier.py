@@ -1,52 +1,167 @@
-"""Checks a customer's answers against AWS with boto3: the bucket with the bot's own identity, the role
-by assuming it with the connection's external ID.
+"""Checks a customer's answers against AWS with boto3: the bucket with the bot's own identity, then the
+role and everything Eco needs behind it, through the role itself.
 
 Credentials, region and endpoints come from boto3's standard chain (including AWS_ENDPOINT_URL and
-AWS_ENDPOINT_URL_<SERVICE>); nothing here names an endpoint. Every call has a bounded timeout and
-botocore's standard retries; a check that cannot run says so (pending), never passes by default.
+AWS_ENDPOINT_URL_<SERVICE>); nothing here names an endpoint. The role step's checks run concurrently in
+a few independent chains (each AWS call has botocore's timeouts and standard retries, and the whole step
+a deadline); a check that cannot run says why and stays pending, it never passes by default. What the
+checks expect lives in `bot.aws.requirements`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.engine.content import Code, Item, Status, rich
+from bot.aws import requirements as need
+from bot.engine.content import Code, Item, Rich, Status, rich
 from bot.engine.identifiers import RoleArn
 
 log = logging.getLogger(__name__)
 
-ECO_REGION = "us-east-1"  # Eco's procedure: the report and its bucket live in us-east-1
-CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 4})
-ROLE_SESSION_SECONDS = 900  # the shortest AssumeRole allows: the bot needs minutes, not hours
+ECO_REGION = need.ECO_REGION
+# Short timeouts and a few retries: botocore's standard mode retries throttling and transient errors.
+CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=8, retries={"mode": "standard", "total_max_attempts": 4})
+ROLE_SESSION_SECONDS = 900  # the shortest AssumeRole allows: the bot needs seconds, not hours
+PROGRESS_EVERY = 0.5  # seconds between progress reports while checks run
+ROLE_STEP_DEADLINE = 25.0  # seconds; a check still running then is reported pending, with that reason
+THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
+     "SlowDown", "RequestThrottled", "RequestThrottledException", "ProvisionedThroughputExceededException"}
+)
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403", "Forbidden"})
+
+# --- the role step's checklist, in the order people read it ---------------------------------------
+ASSUME = "Eco can assume the role with this connection's external ID"
+NO_EXTERNAL_ID = "The role refuses callers without the external ID"
+ACCOUNT = "The role belongs to the account in its ARN"
+ORGANIZATION = "The account's place in its organization"
+REPORT = "A legacy Cost and Usage Report delivers to the bucket"
+DELIVERY = "AWS's last delivery of the report"
+BUCKET_POLICY = "The bucket policy lets AWS billing deliver the report"
+LISTING = "The role can list the report's files"
+READING = "The role can read the report's files"
+DATA = "Report data has arrived"
+COST_EXPLORER = "Cost Explorer answers through the role"
+ROLE_CHECKS: tuple[str, ...] = (
+    ASSUME, NO_EXTERNAL_ID, ACCOUNT, ORGANIZATION, REPORT,
+    *(r.name for r in need.REPORT_REQUIREMENTS),
+    DELIVERY, BUCKET_POLICY, LISTING, READING, DATA, COST_EXPLORER,
+)  # fmt: skip
+# Lines that may stay pending without holding the step: they describe data still on its way, or extras.
+NOT_REQUIRED = frozenset({ORGANIZATION, DELIVERY, READING, DATA, COST_EXPLORER})
+
+UPDATE_STACK = "Update the stack from the link in this thread (the current template grants it)."
 
 
-def _error_code(error: ClientError) -> str:
+def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
-def _unreachable(name: str, error: Exception) -> Item:
-    return Item(name, Status.PENDING, rich(f"Could not check: AWS did not answer ({type(error).__name__})."), rich("Reply again with the same answer to retry."))
+def _headers(error: ClientError) -> dict[str, str]:
+    return error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+
+
+# --- a checklist that fills in while the checks run ----------------------------------------------
+
+
+@dataclass
+class RunStats:
+    """How long a run took, for benchmarks: the whole step, each check, and each chain of dependent calls."""
+
+    wall: float = 0.0
+    checks: dict[str, float] = field(default_factory=dict)
+    chains: dict[str, float] = field(default_factory=dict)
+
+
+class Board:
+    """The role step's checklist while it runs: thread-safe, in a fixed order, each line 'checking' until set."""
+
+    def __init__(self, names: tuple[str, ...], stats: RunStats | None = None):
+        self._lock = threading.Lock()
+        self._items = {name: Item(name, Status.CURRENT, rich("Checking…"), required=name not in NOT_REQUIRED) for name in names}
+        self._started: dict[str, float] = {}
+        self._origin = time.monotonic()
+        self._changed = False
+        self.stats = stats or RunStats()
+
+    def begin(self, *names: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for name in names:
+                self._started.setdefault(name, now)
+
+    def set(self, name: str, status: Status, detail: Rich = (), fix: Rich = ()) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._items[name].status is not Status.CURRENT:
+                return  # first answer wins (a late answer after the deadline is dropped)
+            self._items[name] = Item(name, status, detail, fix, required=name not in NOT_REQUIRED)
+            self.stats.checks[name] = now - self._started.get(name, self._origin)
+            self._changed = True
+
+    def skip(self, names: tuple[str, ...] | list[str], reason: str) -> None:
+        for name in names:
+            self.set(name, Status.PENDING, rich(reason))
+
+    def open_lines(self) -> list[str]:
+        with self._lock:
+            return [name for name, item in self._items.items() if item.status is Status.CURRENT]
+
+    def take_changes(self) -> bool:
+        with self._lock:
+            changed, self._changed = self._changed, False
+            return changed
+
+    def items(self) -> list[Item]:
+        with self._lock:
+            return list(self._items.values())
+
+
+Progress = Callable[[list[Item]], None]
 
 
 class AwsVerifier:
     """The engine's `Verifier` port, backed by boto3."""
 
-    def __init__(self, *, session: boto3.Session | None = None, trusted_principal_arn: str | None = None):
+    def __init__(
+        self,
+        *,
+        session: boto3.Session | None = None,
+        trusted_principal_arn: str | None = None,
+        deadline: float = ROLE_STEP_DEADLINE,
+    ):
         self._session = session or boto3.Session()
         self._configured_principal = trusted_principal_arn
         self._derived_principal: str | None = None
-        self._lock = threading.Lock()
+        self._deadline = deadline
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients made from them are
 
-    def _client(self, service: str, session: boto3.Session | None = None):
-        # The region comes from boto3's chain; with none configured, Eco's own region is the sensible default.
-        return (session or self._session).client(
-            service, region_name=self._session.region_name or ECO_REGION, config=CLIENT_CONFIG
-        )
+    def _client(self, service: str, credentials: dict[str, str] | None = None, *, region: str | None = None):
+        keys = {}
+        if credentials:
+            keys = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        # Clients come from the one long-lived session so its loaded service models are reused.
+        with self._lock:
+            return self._session.client(
+                service, region_name=region or self._session.region_name or ECO_REGION, config=CLIENT_CONFIG, **keys
+            )
 
     # --- the trusted principal -----------------------------------------------------------------
 
@@ -54,15 +169,14 @@ class AwsVerifier:
         """ECO_TRUSTED_PRINCIPAL_ARN, else the bot's own identity (an assumed role becomes its role ARN)."""
         if self._configured_principal:
             return self._configured_principal
-        with self._lock:
-            if self._derived_principal is None:
-                try:
-                    arn = self._client("sts").get_caller_identity()["Arn"]
-                except (ClientError, BotoCoreError) as error:
-                    log.warning("could not read the bot's AWS identity: %s", type(error).__name__)
-                    return None
-                self._derived_principal = principal_from_identity(arn)
-            return self._derived_principal
+        if self._derived_principal is None:
+            try:
+                arn = self._client("sts").get_caller_identity()["Arn"]
+            except (ClientError, BotoCoreError) as error:
+                log.warning("could not read the bot's AWS identity: %s", type(error).__name__)
+                return None
+            self._derived_principal = principal_from_identity(arn)
+        return self._derived_principal
 
     # --- the bucket ----------------------------------------------------------------------------
 
@@ -74,25 +188,27 @@ class AwsVerifier:
             found_region = response["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region")
             items = [Item(exists, Status.PASS, rich("Found ", Code(bucket), "."))]
         except ClientError as error:
-            code = _error_code(error)
-            found_region = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+            code = _code(error)
+            # AWS names the bucket's region even when it refuses access, so a 403 still answers this.
+            found_region = _headers(error).get("x-amz-bucket-region")
             if code in ("404", "NoSuchBucket", "NotFound"):
                 return [
                     Item(
                         exists,
                         Status.FAIL,
-                        rich("No bucket named ", Code(bucket), " exists."),
+                        rich("No bucket named ", Code(bucket), " exists in any account."),
                         rich("Check the spelling against the S3 console, or create the bucket in us-east-1 and set it as the report's destination."),
                     ),
                     Item(region, Status.PENDING, rich("Not checked: the bucket does not exist.")),
                 ]
-            if code in ("403", "AccessDenied", "Forbidden"):
-                # It exists; only its owner (the customer) can read it, which is expected before the role exists.
-                items = [Item(exists, Status.PASS, rich("Found ", Code(bucket), " (owned by another account, as expected)."))]
+            if code in DENIED:
+                # It exists and another account owns it: the customer's, which is expected before the role exists.
+                # Whether it is really theirs is proven in the role step, when their role reads it.
+                items = [Item(exists, Status.PASS, rich("Found ", Code(bucket), ", owned by another account (yours, we expect: the role step proves it)."))]
             else:
-                return [_unreachable(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
+                return [_could_not(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
         except BotoCoreError as error:
-            return [_unreachable(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
+            return [_could_not(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
         if not found_region:
             items.append(Item(region, Status.PENDING, rich("AWS did not say where the bucket is."), rich("Reply again to retry.")))
         elif found_region == ECO_REGION:
@@ -103,84 +219,470 @@ class AwsVerifier:
                     region,
                     Status.FAIL,
                     rich("The bucket is in ", Code(found_region), "; Eco needs the report delivered to a bucket in us-east-1."),
-                    rich("Create a new bucket in us-east-1, point the Cost and Usage Report at it, and reply with its name."),
+                    rich("A bucket cannot move: create a new bucket in us-east-1, point the Cost and Usage Report at it, and reply with its name."),
                 )
             )
         return items
 
     # --- the role ------------------------------------------------------------------------------
 
-    def check_role(self, role: RoleArn, external_id: str, bucket: str) -> list[Item]:
-        assume = "Eco can assume the role with this connection's external ID"
-        account = "The role belongs to the account in its ARN"
-        listing = "The role can list the report bucket"
+    def check_role(
+        self,
+        role: RoleArn,
+        external_id: str,
+        bucket: str,
+        progress: Progress | None = None,
+        stats: RunStats | None = None,
+    ) -> list[Item]:
+        """Every role-step check, concurrently; `progress` gets the whole checklist each time lines finish."""
+        board = Board(ROLE_CHECKS, stats)
+        started = time.monotonic()
+        deadline = started + self._deadline
+        pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="eco-verify")
         try:
-            credentials = self._client("sts").assume_role(
-                RoleArn=str(role),
-                RoleSessionName="eco-connect-verify",
-                ExternalId=external_id,
-                DurationSeconds=ROLE_SESSION_SECONDS,
-            )["Credentials"]
-        except ClientError as error:
-            if _error_code(error) == "AccessDenied":
-                failed = Item(
-                    assume,
-                    Status.FAIL,
-                    rich("AWS refused AssumeRole. AWS does not say why; it is one of three causes."),
-                    rich(
-                        "1) The role does not exist: check that the stack reached CREATE_COMPLETE and that you pasted its RoleArn output. "
-                        "2) Its trust policy names another principal: compare the stack's TrustedPrincipalArn parameter with the one in this thread. "
-                        "3) The external ID differs: compare the stack's ExternalId parameter with this thread's."
-                    ),
-                )
+            board.begin(ASSUME, NO_EXTERNAL_ID)
+            without_id = pool.submit(self._assume, role, None)
+            with_id = pool.submit(self._assume, role, external_id)
+            self._settle(board, [with_id], deadline, progress)
+            credentials = self._record_assume(board, with_id, role)
+            if credentials is None:
+                board.skip([n for n in ROLE_CHECKS if n != ASSUME], "Not checked: needs the role.")
             else:
-                failed = Item(assume, Status.FAIL, rich(f"AssumeRole failed ({_error_code(error)})."), rich("Check the role ARN and reply again."))
-            return [failed, Item(account, Status.PENDING, rich("Not checked: needs the role.")), Item(listing, Status.PENDING, rich("Not checked: needs the role."))]
-        except BotoCoreError as error:
-            return [_unreachable(assume, error), Item(account, Status.PENDING, rich("Not checked.")), Item(listing, Status.PENDING, rich("Not checked."))]
+                chains = {
+                    "confused-deputy": pool.submit(self._chain, board, self._no_external_id, without_id, external_id),
+                    "account": pool.submit(self._chain, board, self._account, credentials, role),
+                    "report": pool.submit(self._chain, board, self._report, credentials, bucket),
+                    "bucket policy": pool.submit(self._chain, board, self._bucket_policy, credentials, bucket, role.account),
+                    "cost explorer": pool.submit(self._chain, board, self._cost_explorer, credentials),
+                }
+                self._settle(board, list(chains.values()), deadline, progress)
+                assume_time = board.stats.checks.get(ASSUME, 0.0)
+                for name, chain in chains.items():
+                    if chain.done() and chain.exception() is None:
+                        board.stats.chains[name] = assume_time + chain.result()
+            board.skip(board.open_lines(), f"Not checked: AWS did not answer within {self._deadline:.0f} seconds. Reply again to retry.")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a stuck call must not hold the answer
+        board.stats.wall = time.monotonic() - started
+        return board.items()
 
-        items = [Item(assume, Status.PASS, rich("Assumed ", Code(str(role)), "."))]
-        as_role = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        items.append(self._check_account(as_role, role, account))
-        items.append(self._check_listing(as_role, bucket, listing))
-        return items
+    def _settle(self, board: Board, futures: list[Future], deadline: float, progress: Progress | None) -> None:
+        """Wait for `futures` until the deadline, showing the checklist to `progress` when it changed, at most
+        every PROGRESS_EVERY seconds (chat services rate-limit message edits; the final result is the caller's)."""
+        pending = set(futures)
+        shown_at = 0.0
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            _, pending = wait(pending, timeout=min(remaining, PROGRESS_EVERY), return_when="FIRST_COMPLETED")
+            now = time.monotonic()
+            if progress and pending and now - shown_at >= PROGRESS_EVERY and board.take_changes():
+                shown_at = now
+                try:
+                    progress(board.items())
+                except Exception:  # a progress display must never break the checks
+                    log.exception("progress callback failed")
 
-    def _check_account(self, as_role: boto3.Session, role: RoleArn, name: str) -> Item:
+    @staticmethod
+    def _chain(board: Board, chain: Callable[..., None], *args: Any) -> float:
+        """Run one chain of dependent checks; returns its duration. An unexpected error leaves its lines pending."""
+        started = time.monotonic()
         try:
-            actual = self._client("sts", as_role).get_caller_identity()["Account"]
+            chain(board, *args)
+        except Exception:
+            log.exception("check chain %s failed", chain.__name__)
+        return time.monotonic() - started
+
+    def _assume(self, role: RoleArn, external_id: str | None) -> dict[str, str]:
+        arguments = {"RoleArn": str(role), "RoleSessionName": "eco-connect-verify", "DurationSeconds": ROLE_SESSION_SECONDS}
+        if external_id is not None:
+            arguments["ExternalId"] = external_id
+        return self._client("sts").assume_role(**arguments)["Credentials"]
+
+    # --- the chains (each writes its own lines on the board) -----------------------------------
+
+    def _record_assume(self, board: Board, future: Future, role: RoleArn) -> dict[str, str] | None:
+        if not future.done():
+            return None  # the deadline passed: the caller marks it pending
+        error = future.exception()
+        if error is None:
+            board.set(ASSUME, Status.PASS, rich("Assumed ", Code(str(role)), "."))
+            return future.result()
+        if isinstance(error, ClientError) and _code(error) in DENIED:
+            board.set(
+                ASSUME,
+                Status.FAIL,
+                rich("AWS refused AssumeRole. AWS does not say why; it is one of three causes."),
+                rich(
+                    "1) The role does not exist: check that the stack reached CREATE_COMPLETE and that you pasted its RoleArn output "
+                    "(CloudFormation console → the stack → Outputs). "
+                    "2) Its trust policy names another principal: compare the stack's TrustedPrincipalArn parameter with the principal in this thread. "
+                    "3) The external ID differs: compare the stack's ExternalId parameter with this thread's external ID."
+                ),
+            )
+        elif isinstance(error, (ClientError, BotoCoreError)):
+            board.set(ASSUME, *_could_not_parts(error))
+        else:
+            raise error
+        return None
+
+    def _no_external_id(self, board: Board, without_id: Future, external_id: str) -> None:
+        error = without_id.exception()  # waits: the call was started together with the one that passed
+        if error is None:
+            board.set(
+                NO_EXTERNAL_ID,
+                Status.FAIL,
+                rich(
+                    "AWS let Eco assume the role without an external ID: its trust policy lacks the sts:ExternalId condition, "
+                    "so anyone who can make Eco act and learns this ARN could read this account's billing (the confused-deputy problem)."
+                ),
+                rich(
+                    "IAM console → Roles → the role → Trust relationships → Edit, and add to its statement ",
+                    Code(json.dumps({"Condition": {"StringEquals": {"sts:ExternalId": external_id}}})),
+                    ", or launch the stack again from the link in this thread.",
+                ),
+            )
+        elif isinstance(error, ClientError) and _code(error) in DENIED:
+            board.set(NO_EXTERNAL_ID, Status.PASS, rich("AWS refused AssumeRole without the external ID, as it should."))
+        elif isinstance(error, (ClientError, BotoCoreError)):
+            board.set(NO_EXTERNAL_ID, *_could_not_parts(error))
+        else:
+            raise error
+
+    def _account(self, board: Board, credentials: dict[str, str], role: RoleArn) -> None:
+        board.begin(ACCOUNT)
+        try:
+            actual = self._client("sts", credentials).get_caller_identity()["Account"]
         except (ClientError, BotoCoreError) as error:
-            return _unreachable(name, error)
+            board.set(ACCOUNT, *_could_not_parts(error))
+            board.skip([ORGANIZATION], "Not checked: the role's account is unknown.")
+            return
         if actual != role.account:
-            return Item(
-                name,
+            board.set(
+                ACCOUNT,
                 Status.FAIL,
                 rich("The role acts in account ", Code(actual), ", not ", Code(role.account), "."),
                 rich("Copy the RoleArn output of the stack again, from the account that owns the report."),
             )
-        return Item(name, Status.PASS, rich("Account ", Code(actual), "."))
-
-    def _check_listing(self, as_role: boto3.Session, bucket: str, name: str) -> Item:
+        else:
+            board.set(ACCOUNT, Status.PASS, rich("Account ", Code(actual), "."))
+        board.begin(ORGANIZATION)
         try:
-            self._client("s3", as_role).list_objects_v2(Bucket=bucket, MaxKeys=1)
+            organization = self._client("organizations", credentials).describe_organization()["Organization"]
         except ClientError as error:
-            code = _error_code(error)
-            if code == "AccessDenied":
-                return Item(
-                    name,
+            code = _code(error)
+            if code == "AWSOrganizationsNotInUseException":
+                board.set(ORGANIZATION, Status.PASS, rich("Not in an organization: its report covers all of its own usage."))
+            elif code in DENIED:
+                board.set(
+                    ORGANIZATION,
+                    Status.WARN,
+                    rich("Could not tell: the role may not call organizations:DescribeOrganization."),
+                    rich(UPDATE_STACK),
+                )
+            else:
+                board.set(ORGANIZATION, *_could_not_parts(error))
+            return
+        except BotoCoreError as error:
+            board.set(ORGANIZATION, *_could_not_parts(error))
+            return
+        management = organization.get("MasterAccountId")
+        if management == actual:
+            board.set(ORGANIZATION, Status.PASS, rich("The management account of ", Code(organization.get("Id", "?")), ": its report can cover the whole organization."))
+        else:
+            board.set(
+                ORGANIZATION,
+                Status.WARN,
+                rich("A member account of ", Code(organization.get("Id", "?")), " (management account ", Code(str(management)), ")."),
+                rich(
+                    "Fine when Eco should see only this account's costs and this account has its own report. "
+                    "To cover the whole organization, connect the management account ",
+                    Code(str(management)),
+                    " instead.",
+                ),
+            )
+
+    def _report(self, board: Board, credentials: dict[str, str], bucket: str) -> None:
+        requirement_names = [r.name for r in need.REPORT_REQUIREMENTS]
+        board.begin(REPORT, *requirement_names, DELIVERY)
+        try:
+            reports = self._report_definitions(credentials)
+        except (ClientError, BotoCoreError) as error:
+            status, detail, fix = _could_not_parts(error)
+            if isinstance(error, ClientError) and _code(error) in DENIED:
+                status, detail, fix = Status.FAIL, rich("The role may not call cur:DescribeReportDefinitions."), rich(UPDATE_STACK)
+            board.set(REPORT, status, detail, fix)
+            board.skip([*requirement_names, DELIVERY], "Not checked: the report is unknown.")
+            self._listing(board, credentials, bucket, None)
+            return
+        delivering = [r for r in reports if r.get("S3Bucket") == bucket]
+        if not delivering:
+            board.set(REPORT, Status.FAIL, *self._no_report(credentials, bucket, reports))
+            board.skip([*requirement_names, DELIVERY], "Not checked: no report delivers to the bucket.")
+            self._listing(board, credentials, bucket, None)
+            return
+        # With several, judge the best one: the customer means the one that is set up for Eco.
+        report = max(delivering, key=lambda r: sum(q.satisfied(r) for q in need.REPORT_REQUIREMENTS))
+        others = [r["ReportName"] for r in delivering if r is not report]
+        found = rich("Report ", Code(report["ReportName"]), " delivers to ", Code(f"s3://{bucket}/{need.report_prefix(report)}"), ".")
+        if others:
+            found += rich(" Also delivering there: ", ", ".join(others), ".")
+        board.set(REPORT, Status.PASS, found)
+        for requirement in need.REPORT_REQUIREMENTS:
+            if requirement.satisfied(report):
+                board.set(requirement.name, Status.PASS, rich(requirement.found(report).capitalize(), "."))
+            else:
+                board.set(
+                    requirement.name,
                     Status.FAIL,
-                    rich("The role may not list ", Code(bucket), "."),
+                    rich(requirement.found(report).capitalize(), "."),
+                    rich(requirement.fix.format(report=report["ReportName"])),
+                )
+        board.set(DELIVERY, *_delivery_status(report))
+        self._listing(board, credentials, bucket, report)
+
+    def _report_definitions(self, credentials: dict[str, str]) -> list[dict[str, Any]]:
+        pages = self._client("cur", credentials, region=ECO_REGION).get_paginator("describe_report_definitions").paginate()
+        return [report for page in pages for report in page.get("ReportDefinitions", [])]
+
+    def _no_report(self, credentials: dict[str, str], bucket: str, reports: list[dict[str, Any]]) -> tuple[Rich, Rich]:
+        exports = self._cur2_exports_into(credentials, bucket)
+        if exports:
+            return (
+                rich(
+                    "The bucket is fed by the CUR 2.0 export ", Code(exports[0]), " (AWS Data Exports), not by a legacy report. "
+                    "Eco reads the legacy Cost and Usage Report, whose files and columns differ; it cannot use CUR 2.0 data yet."
+                ),
+                rich(need.NEW_REPORT, ". The CUR 2.0 export may stay."),
+            )
+        if not reports:
+            found = rich("This account has no legacy Cost and Usage Report.")
+        else:
+            listed = "; ".join(f"'{r['ReportName']}' → s3://{r.get('S3Bucket', '?')}/{r.get('S3Prefix', '')}" for r in reports[:10])
+            found = rich("No report delivers to ", Code(bucket), ". The reports in this account: ", listed, ".")
+        return found, rich(need.NEW_REPORT, ".")
+
+    def _cur2_exports_into(self, credentials: dict[str, str], bucket: str) -> list[str]:
+        """Names of CUR 2.0 exports writing to `bucket` (best effort: only used to explain a missing report)."""
+        try:
+            client = self._client("bcm-data-exports", credentials, region=ECO_REGION)
+            names = []
+            for page in client.get_paginator("list_exports").paginate():
+                for summary in page.get("Exports", []):
+                    export = client.get_export(ExportArn=summary["ExportArn"])["Export"]
+                    destination = export.get("DestinationConfigurations", {}).get("S3Destination", {})
+                    query = export.get("DataQuery", {}).get("QueryStatement", "").upper()
+                    if destination.get("S3Bucket") == bucket and "COST_AND_USAGE_REPORT" in query:
+                        names.append(export.get("Name", summary.get("ExportName", "?")))
+            return names
+        except (ClientError, BotoCoreError) as error:
+            log.info("could not list Data Exports: %s", type(error).__name__)
+            return []
+
+    def _listing(self, board: Board, credentials: dict[str, str], bucket: str, report: dict[str, Any] | None) -> None:
+        board.begin(LISTING)
+        prefix = need.report_prefix(report) if report else ""
+        s3 = self._client("s3", credentials, region=ECO_REGION)
+        try:
+            objects = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("Contents", [])
+        except ClientError as error:
+            code = _code(error)
+            if code in DENIED:
+                board.set(
+                    LISTING,
+                    Status.FAIL,
+                    rich("The role may not list ", Code(f"s3://{bucket}/{prefix}"), "."),
                     rich("The stack's CurBucketName parameter must be ", Code(bucket), ": update the stack with that value."),
                 )
-            if code == "NoSuchBucket":
-                return Item(name, Status.FAIL, rich("The bucket ", Code(bucket), " no longer exists."), rich("Start again with /eco connect."))
-            return Item(name, Status.FAIL, rich(f"Listing the bucket failed ({code})."))
+            elif code == "NoSuchBucket":
+                board.set(LISTING, Status.FAIL, rich("The bucket ", Code(bucket), " no longer exists."), rich("Start again with /eco connect."))
+            else:
+                board.set(LISTING, *_could_not_parts(error))
+            board.skip([READING, DATA], "Not checked: the report's files could not be listed.")
+            return
         except BotoCoreError as error:
-            return _unreachable(name, error)
-        return Item(name, Status.PASS, rich("Listed ", Code(bucket), " through the role."))
+            board.set(LISTING, *_could_not_parts(error))
+            board.skip([READING, DATA], "Not checked: the report's files could not be listed.")
+            return
+        where = Code(f"s3://{bucket}/{prefix}")
+        board.set(LISTING, Status.PASS, rich("Listed ", where, f" through the role ({len(objects)} files)." if report else " through the role."))
+        if report is None:
+            board.skip([READING, DATA], "Not checked: no report delivers to the bucket.")
+            return
+        if not objects:
+            self._no_data(board, report, where)
+            return
+        newest = max(objects, key=lambda o: o["LastModified"])
+        board.set(DATA, Status.PASS, rich(f"{len(objects)} files under ", where, "; the newest written ", _when(newest["LastModified"]), "."))
+        board.begin(READING)
+        sample = next((o for o in objects if o["Key"].endswith((".parquet", "Manifest.json", ".csv.gz"))), objects[0])
+        try:
+            s3.get_object(Bucket=bucket, Key=sample["Key"], Range="bytes=0-0")["Body"].close()
+        except ClientError as error:
+            if _code(error) in DENIED:
+                board.set(
+                    READING,
+                    Status.FAIL,
+                    rich("The role may not read ", Code(sample["Key"]), "."),
+                    rich("The role's policy must allow s3:GetObject on ", Code(f"arn:aws:s3:::{bucket}/*"), ". ", UPDATE_STACK),
+                )
+            else:
+                board.set(READING, *_could_not_parts(error))
+            return
+        except BotoCoreError as error:
+            board.set(READING, *_could_not_parts(error))
+            return
+        board.set(READING, Status.PASS, rich("Read ", Code(sample["Key"]), "."))
+
+    @staticmethod
+    def _no_data(board: Board, report: dict[str, Any], where: Code) -> None:
+        board.set(READING, Status.PENDING, rich("Nothing to read yet."))
+        status = report.get("ReportStatus") or {}
+        if status.get("lastStatus") == "SUCCESS":
+            board.set(
+                DATA,
+                Status.FAIL,
+                rich("AWS delivered the report ", _when(_delivery_time(status)), ", but there is nothing under ", where, "."),
+                rich("Check the bucket's lifecycle rules and that nothing deletes or moves the report's files."),
+            )
+        else:
+            hours = int(need.FIRST_DELIVERY_WITHIN.total_seconds() // 3600)
+            board.set(DATA, Status.PENDING, rich("No data yet under ", where, f": AWS delivers a new report's first files within {hours} hours."))
+
+    def _bucket_policy(self, board: Board, credentials: dict[str, str], bucket: str, account: str) -> None:
+        board.begin(BUCKET_POLICY)
+        statement = json.dumps(need.delivery_statement(bucket, account))
+        add_it = rich("S3 console → ", Code(bucket), " → Permissions → Bucket policy → Edit, and add this statement: ", Code(statement))
+        try:
+            document = self._client("s3", credentials, region=ECO_REGION).get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError as error:
+            code = _code(error)
+            if code == "NoSuchBucketPolicy":
+                board.set(BUCKET_POLICY, Status.FAIL, rich("The bucket has no policy, so AWS billing may not write the report to it."), add_it)
+            elif code in DENIED:
+                board.set(BUCKET_POLICY, Status.WARN, rich("Could not read the bucket policy: the role may not call s3:GetBucketPolicy."), rich(UPDATE_STACK))
+            else:
+                board.set(BUCKET_POLICY, *_could_not_parts(error))
+            return
+        except BotoCoreError as error:
+            board.set(BUCKET_POLICY, *_could_not_parts(error))
+            return
+        missing = [action for action, resource in need.delivery_grants(bucket) if not _allows_service(document, action, resource)]
+        if missing:
+            board.set(
+                BUCKET_POLICY,
+                Status.FAIL,
+                rich(f"The bucket policy does not allow {need.CUR_SERVICE_PRINCIPAL} to ", ", ".join(missing), "."),
+                add_it,
+            )
+        else:
+            board.set(BUCKET_POLICY, Status.PASS, rich(f"{need.CUR_SERVICE_PRINCIPAL} may deliver to ", Code(bucket), "."))
+
+    def _cost_explorer(self, board: Board, credentials: dict[str, str]) -> None:
+        board.begin(COST_EXPLORER)
+        today = datetime.now(UTC).date()
+        try:
+            # The smallest useful question (one day, one metric): Cost Explorer bills per request.
+            self._client("ce", credentials, region=ECO_REGION).get_cost_and_usage(
+                TimePeriod={"Start": (today - timedelta(days=1)).isoformat(), "End": today.isoformat()},
+                Granularity="DAILY",
+                Metrics=["UnblendedCost"],
+            )
+        except ClientError as error:
+            code = _code(error)
+            if code in DENIED:
+                board.set(COST_EXPLORER, Status.WARN, rich("The role may not call ce:GetCostAndUsage; Eco's cost views will be limited."), rich(UPDATE_STACK))
+            elif code == "DataUnavailableException":
+                board.set(
+                    COST_EXPLORER,
+                    Status.WARN,
+                    rich("Cost Explorer has no data for this account yet."),
+                    rich("Enable it in the Billing and Cost Management console → Cost Explorer; its data appears within 24 hours."),
+                )
+            else:
+                board.set(COST_EXPLORER, *_could_not_parts(error))
+            return
+        except BotoCoreError as error:
+            board.set(COST_EXPLORER, *_could_not_parts(error))
+            return
+        board.set(COST_EXPLORER, Status.PASS, rich("Cost Explorer answered."))
+
+
+# --- small pure helpers ---------------------------------------------------------------------------
+
+
+def _could_not_parts(error: Exception) -> tuple[Status, Rich, Rich]:
+    """A check that could not run: pending, with the reason. Never a pass."""
+    if isinstance(error, ClientError):
+        code = _code(error)
+        if code in THROTTLED:
+            return Status.PENDING, rich(f"Could not check: AWS throttled the call ({code}) even after retries."), rich("Reply again in a minute to retry.")
+        return Status.PENDING, rich(f"Could not check: AWS answered {code}."), rich("Reply again to retry.")
+    return Status.PENDING, rich(f"Could not check: AWS did not answer ({type(error).__name__})."), rich("Reply again to retry.")
+
+
+def _could_not(name: str, error: Exception) -> Item:
+    status, detail, fix = _could_not_parts(error)
+    return Item(name, status, detail, fix)
+
+
+def _delivery_time(status: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.strptime(str(status.get("lastDelivery")), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("on %Y-%m-%d at %H:%M UTC") if moment else "at an unknown time"
+
+
+def _delivery_status(report: dict[str, Any]) -> tuple[Status, Rich, Rich]:
+    status = report.get("ReportStatus") or {}
+    last = status.get("lastStatus")
+    when = _when(_delivery_time(status))
+    if last == "SUCCESS":
+        return Status.PASS, rich("Delivered ", when, "."), ()
+    if last == "ERROR_PERMISSIONS":
+        return (
+            Status.FAIL,
+            rich("AWS could not write the report ", when, " (ERROR_PERMISSIONS)."),
+            rich("Add the statement shown for the bucket policy check; AWS retries at the next delivery."),
+        )
+    if last == "ERROR_NO_BUCKET":
+        return (
+            Status.FAIL,
+            rich("AWS found no bucket to write to ", when, " (ERROR_NO_BUCKET)."),
+            rich("The report's bucket was deleted or renamed: point the report at this bucket again."),
+        )
+    hours = int(need.FIRST_DELIVERY_WITHIN.total_seconds() // 3600)
+    return Status.PENDING, rich(f"No delivery yet: AWS delivers a new report within {hours} hours of its creation."), ()
+
+
+def _allows_service(policy_text: str, action: str, resource: str) -> bool:
+    """Whether a bucket policy lets the CUR delivery service do `action` on `resource` (Allow, and no Deny)."""
+    try:
+        statements = json.loads(policy_text).get("Statement", [])
+    except (ValueError, AttributeError):
+        return False
+    if isinstance(statements, dict):
+        statements = [statements]
+
+    def matches(statement: dict[str, Any]) -> bool:
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else [principal]
+        services = [services] if isinstance(services, str) else services
+        if need.CUR_SERVICE_PRINCIPAL not in services and "*" not in services:
+            return False
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = [resources] if isinstance(resources, str) else resources
+        return any(fnmatchcase(action.lower(), a.lower()) for a in actions) and any(fnmatchcase(resource, r) for r in resources)
+
+    relevant = [s for s in statements if isinstance(s, dict) and matches(s)]
+    return any(s.get("Effect") == "Allow" for s in relevant) and not any(s.get("Effect") == "Deny" for s in relevant)
 
 
 def principal_from_identity(arn: str) -> str:

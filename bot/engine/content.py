@@ -97,12 +97,22 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Item:
-    """One checklist line: a name, its status, what was found, and the fix when it is not a pass."""
+    """One checklist line: a name, its status, what was found, and the fix when it is not a pass.
+
+    `required` says whether the step must wait for this line to pass. A few checks may stay pending
+    without holding the step (the first report data, for instance, takes up to a day to arrive).
+    """
 
     name: str
     status: Status
     detail: Rich = ()
     fix: Rich = ()
+    required: bool = True
+
+    @property
+    def holds_step(self) -> bool:
+        """True when this line stops the step from moving on: a failure, or a required check not passed."""
+        return self.status is Status.FAIL or (self.status is Status.PENDING and self.required)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_LABEL = 80
 WINDOW_END = "window_end"
+
+Progress = Callable[[list[Item]], None]
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class Engine:
             return self.status(actor, rest)
         if verb == "cancel":
             return self.cancel(actor, rest)
+        if verb == "verify":
+            return self.verify(actor, rest)
         if verb in ("", "help"):
             return script.help_text()
         return script.help_text(note="I do not know that command. Here is what I can do:")
@@ -200,9 +205,10 @@ class Engine:
         answer = connection.pending_answer or ""
         what = "bucket" if step is Step.CHECKING_BUCKET else "role"
         progress = self._post(connection, script.checking(what, answer))
-        items = self._verify(connection, step, answer)
-        # A pending check (AWS did not answer) is not a pass: the question is asked again.
-        ok = all(item.status in (Status.PASS, Status.WARN) for item in items)
+        show = self._progress(connection.channel_id, progress, lambda items: script.checking_progress(what, answer, items))
+        items = self._verify(connection, step, answer, show)
+        # A required check that could not run is not a pass: the question is asked again.
+        ok = not any(item.holds_step for item in items)
         if not ok:
             to_step, changes = CHECKING[step], {}
         elif step is Step.CHECKING_BUCKET:
@@ -229,15 +235,62 @@ class Engine:
             self._request_approval(connection)
         self._refresh_root(connection)
 
-    def _verify(self, connection: Connection, step: Step, answer: str) -> list[Item]:
+    def _verify(self, connection: Connection, step: Step, answer: str, progress: Progress | None = None) -> list[Item]:
         if step is Step.CHECKING_BUCKET:
             return [Item("Name follows the S3 naming rules", Status.PASS), *self.verifier.check_bucket(answer)]
         role = parse_role_arn(answer)
         assert isinstance(role, RoleArn)  # it was validated before it was claimed
         return [
             Item("ARN is a role in the aws partition", Status.PASS),
-            *self.verifier.check_role(role, connection.external_id, connection.bucket or ""),
+            *self.verifier.check_role(role, connection.external_id, connection.bucket or "", progress),
         ]
+
+    def _progress(self, channel: str, message_id: str | None, render: Callable[[list[Item]], Message]) -> Progress | None:
+        """A progress display for a running check: the verifier's partial checklist, edited into one message."""
+        if message_id is None:
+            return None
+        return lambda items: self._update(channel, message_id, render(items))
+
+    def verify(self, actor: Actor, reference: str) -> Message:
+        """`/eco verify <id>`: run a connection's checks again and post the results in its thread.
+
+        Changes no step: it answers "is it still right?", for instance after the customer fixed something
+        or before trusting an old connection. A step that is being checked right now is left alone.
+        """
+        if not reference:
+            return Message.text("Say which connection to check again, such as /eco verify 12 (see /eco status).")
+        with self.sessions() as session:
+            connection = self._find(session, actor.team, reference)
+        if connection is None:
+            return script.unknown_connection(reference)
+        if Step(connection.step) in CHECKING:
+            return script.still_checking(connection)
+        if not connection.bucket:
+            return Message.text(f"Connection #{connection.id} has no bucket yet: answer the question in its thread first.")
+        progress = self._post(connection, script.reverify_started(connection, actor.user))
+        bucket_items = self._verify(connection, Step.CHECKING_BUCKET, connection.bucket)
+        role_items: list[Item] = []
+        if connection.role_arn:
+            show = self._progress(
+                connection.channel_id,
+                progress,
+                lambda lines: script.checking_progress("connection", f"#{connection.id}", [*bucket_items, *lines]),
+            )
+            role_items = self._verify(connection, Step.CHECKING_ROLE, connection.role_arn, show)
+        items = bucket_items + role_items
+        ok = not any(item.holds_step for item in items)
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            if repo.get_connection(session, actor.team, connection.id) is not None:
+                repo.replace_checks(session, connection, "bucket", bucket_items, now)
+                if role_items:
+                    repo.replace_checks(session, connection, "role", role_items, now)
+        result = script.reverify_results(connection, items, ok)
+        if progress:
+            self._update(connection.channel_id, progress, result)
+        else:
+            self._post(connection, result)
+        return script.reverify_answer(connection, items, ok)
 
     def _ask_role(self, connection: Connection) -> None:
         principal = self.verifier.trusted_principal()

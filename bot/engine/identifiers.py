@@ -158,3 +158,19 @@ def parse_connection_ref(text: str) -> int | Invalid:
     if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) > 0:
         return int(value)
     return Invalid("A connection is named by its number, such as 12 (see /eco status).")
+
+
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+
+
+def parse_external_id(text: str) -> str | Invalid:
+    """An STS external ID as AWS accepts it: 2-1224 of letters, digits and `+=,.@:/-_`."""
+    value = clean(text)
+    if not value:
+        return Invalid("The external ID is empty.", "Copy it from the connection's thread or the stack's ExternalId parameter.")
+    if not _EXTERNAL_ID.match(value):
+        return Invalid(
+            "An external ID is 2 to 1224 characters of letters, digits and + = , . @ : / - _ only.",
+            "Copy it from the connection's thread or the stack's ExternalId parameter.",
+        )
+    return value

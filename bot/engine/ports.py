@@ -6,6 +6,7 @@ their own. The engine imports nothing from Slack or boto3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -46,7 +47,10 @@ class Verifier(Protocol):
 
     def check_bucket(self, bucket: str) -> list[Item]: ...
 
-    def check_role(self, role: RoleArn, external_id: str, bucket: str) -> list[Item]: ...
+    def check_role(
+        self, role: RoleArn, external_id: str, bucket: str, progress: Callable[[list[Item]], None] | None = None
+    ) -> list[Item]:
+        """The role step's checks; `progress` (if given) receives the checklist so far as lines finish."""
 
     def trusted_principal(self) -> str | None:
         """The ARN the customer's role must trust, or None when it cannot be determined."""

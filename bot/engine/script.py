@@ -32,6 +32,7 @@ COMMANDS = (
     ("/eco connect [label]", "start connecting an AWS account, in a thread of this channel"),
     ("/eco status", "every connection in this workspace: where it stands and what it waits for"),
     ("/eco status <id>", "one connection in detail"),
+    ("/eco verify <id>", "check a connection against AWS again and post the results in its thread"),
     ("/eco cancel <id>", "stop a connection (its requester or an approver)"),
     ("/eco help", "this list"),
 )
@@ -217,12 +218,39 @@ def checking(what: str, value: str) -> Message:
     return Message.of(Paragraph(rich("Checking ", what, " ", Code(value), " against AWS…")))
 
 
+def checking_progress(what: str, value: str, items: list[Item]) -> Message:
+    """The checklist so far, while the rest of the checks are still running."""
+    done = sum(1 for item in items if item.status is not Status.CURRENT)
+    head = rich("Checking ", what, " ", Code(value), f" against AWS… {done} of {len(items)} checks done.")
+    return Message.of(Paragraph(head), Checklist(tuple(items)), summary=head)
+
+
 def check_results(what: str, value: str, items: list[Item], ok: bool) -> Message:
     if ok:
         head = rich("✅ The ", what, " ", Code(value), " passed every check.")
     else:
         head = rich("❌ The ", what, " ", Code(value), " did not pass: fix what is marked below, then reply again with the ", what, ".")
     return Message.of(Paragraph(head), Checklist(tuple(items)), summary=head)
+
+
+def reverify_started(connection: Connection, user: str) -> Message:
+    return Message.text(Mention(user), " asked to check connection ", title(connection), " against AWS again…")
+
+
+def reverify_results(connection: Connection, items: list[Item], ok: bool) -> Message:
+    failing = sum(1 for item in items if item.holds_step)
+    if ok:
+        head = rich("✅ Connection ", title(connection), " passes every check again.")
+    else:
+        head = rich("❌ Connection ", title(connection), f" has {failing} check{'s' if failing != 1 else ''} not passing: the fixes are below.")
+    return Message.of(Paragraph(head), Checklist(tuple(items)), summary=head)
+
+
+def reverify_answer(connection: Connection, items: list[Item], ok: bool) -> Message:
+    failing = sum(1 for item in items if item.holds_step)
+    if ok:
+        return Message.text(f"Connection {title(connection)} passed every check again; the results are in its thread.")
+    return Message.text(f"Connection {title(connection)} has {failing} check(s) not passing; the results and fixes are in its thread.")
 
 
 def still_checking(connection: Connection) -> Message:
@@ -353,7 +381,7 @@ def help_text(*, note: str | None = None) -> Message:
         blocks.append(Paragraph(rich(note)))
     blocks.append(Heading("Eco Connect: connect an AWS account to Eco, verified step by step"))
     blocks.append(Checklist(tuple(Item(command, Status.TODO, rich(what)) for command, what in COMMANDS)))
-    return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco cancel, /eco help")
+    return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco verify, /eco cancel, /eco help")
 
 
 def status_list(connections: list[Connection]) -> Message:

@@ -99,7 +99,7 @@ def blocks(message: Message) -> list[dict[str, Any]]:
                     if item.fix:
                         line += f"\n      ↳ _Fix:_ {mrkdwn(item.fix)}"
                     lines.append(line)
-                out.append(_section("\n".join(lines)))
+                out.extend(_section(chunk) for chunk in _chunks(lines, SECTION_LIMIT))
             case Buttons(buttons):
                 out.append(
                     {
@@ -118,6 +118,22 @@ def blocks(message: Message) -> list[dict[str, Any]]:
                     }
                 )
     return out
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    """Join lines into as few texts of at most `limit` characters as fit: a long checklist spans several
+    sections instead of being cut off (a single over-long line is still truncated by `_section`)."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _section(text: str) -> dict[str, Any]:
