@@ -1,4 +1,4 @@
-"""The `eco-bot` command line: `run`, `db upgrade` and `template`.
+"""The `eco-bot` command line: `run`, `db upgrade`, `verify` and `template [publish]`.
 
 Configuration problems end the command with one line naming the variable (no traceback).
 """
@@ -28,7 +28,18 @@ def parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and exit")
-    commands.add_parser("template", help="print the CloudFormation template customers launch")
+    template = commands.add_parser("template", help="print the CloudFormation template customers launch")
+    template_commands = template.add_subparsers(dest="template_command")
+    publish = template_commands.add_parser("publish", help="upload the template to S3 and print the URL for ECO_TEMPLATE_URL")
+    publish.add_argument("--bucket", required=True, help="the S3 bucket to upload to")
+    publish.add_argument("--prefix", default="", help="key prefix (folder) in the bucket")
+    verify = commands.add_parser(
+        "verify", help="run a connection's checks against AWS from a terminal (exit 1 when a check does not pass)"
+    )
+    verify.add_argument("--bucket", required=True, help="the bucket the Cost and Usage Report is delivered to")
+    verify.add_argument("--role-arn", required=True, help="the RoleArn output of the customer's stack")
+    verify.add_argument("--external-id", required=True, help="the connection's external ID")
+    verify.add_argument("--json", action="store_true", help="print the results as JSON")
     return root
 
 
@@ -38,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     # slack_sdk's debug logs carry request bodies; keep them (and any token) out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials in ..." on every start is noise
     try:
         if args.command == "template":
-            from bot.aws.template import template_text
-
-            sys.stdout.write(template_text())
-            return 0
+            return _template(args)
+        if args.command == "verify":
+            return _verify(args)
         if args.command == "db":
             return _db_upgrade()
         return _run(args)
@@ -58,6 +69,45 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {error.filename}" if error.filename else ""
         print(f"eco-bot: {error.strerror or error}{where}", file=sys.stderr)
         return 3
+
+
+def _template(args: argparse.Namespace) -> int:
+    from bot.aws import commands
+
+    if args.template_command != "publish":
+        from bot.aws.template import template_text
+
+        sys.stdout.write(template_text())
+        return 0
+    try:
+        url = commands.publish_template(args.bucket, args.prefix)
+    except commands.UsageError as error:
+        print(f"eco-bot: {error}", file=sys.stderr)
+        return 2
+    print(url)
+    print(
+        "Set ECO_TEMPLATE_URL to this URL. CloudFormation fetches it from the customer's account, so the object "
+        "must be readable by other accounts (a bucket policy allowing s3:GetObject on it).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.aws import commands
+
+    logging.getLogger().setLevel(logging.WARNING)  # the report is the output; keep the log quiet
+    try:
+        sections = commands.verify(
+            args.bucket, args.role_arn, args.external_id, principal=os.environ.get("ECO_TRUSTED_PRINCIPAL_ARN") or None
+        )
+    except commands.UsageError as error:
+        print(f"eco-bot: {error}", file=sys.stderr)
+        return 2
+    commands.write_report(sections, sys.stdout, as_json=args.json)
+    return 1 if commands.failed(sections) else 0
 
 
 def _db_upgrade() -> int:
