@@ -481,7 +481,7 @@ class AwsVerifier:
             return []
 
     def _listing(self, board: Board, credentials: dict[str, str], bucket: str, report: dict[str, Any] | None) -> None:
-        board.begin(LISTING)
+        board.begin(LISTING, DATA)
         prefix = need.report_prefix(report) if report else ""
         s3 = self._client("s3", credentials, region=ECO_REGION)
         try:
