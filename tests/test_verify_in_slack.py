@@ -75,3 +75,18 @@ def test_eco_verify_of_an_unknown_or_unstarted_connection_says_so(bot: RunningBo
     start_connection(bot)
     assert "no bucket yet" in bot.answer(f"verify {bot.connection().id}")
     assert "such as /eco verify 12" in bot.answer("verify")
+
+
+def test_slack_gets_its_acknowledgement_before_any_check_answers(bot: RunningBot, aws, customer: CustomerAccount):
+    thread = start_connection(bot)
+    connection = _to_role_question(bot, thread)
+    role_arn = customer.launch_stack(external_id=connection.external_id, bucket="acme-cur")
+    aws.delay("sts", "AssumeRole", 2)  # the first call of the role step is slow
+
+    status = bot.reply(role_arn, thread=thread.ts)
+
+    assert status == 200
+    answered = [c for c in aws.calls() if c.action == "AssumeRole" and c.status]
+    assert answered == []  # Slack had its 200 while AWS was still being asked
+    bot.wait_for_step("awaiting_approval", timeout=20)
+    assert sorted(c.status for c in aws.calls() if c.action == "AssumeRole") == [200, 403]  # with the ID; without it
