@@ -13,7 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine.identifiers import Invalid, RoleArn, clean, parse_bucket_name, parse_connection_ref, parse_role_arn
+from bot.engine.identifiers import (
+    Invalid,
+    RoleArn,
+    clean,
+    parse_bucket_name,
+    parse_connection_ref,
+    parse_external_id,
+    parse_role_arn,
+)
 
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/EcoRole"
@@ -254,6 +262,22 @@ def test_parse_role_arn_never_raises(text: str) -> None:
 def test_parse_connection_ref_never_raises(text: str) -> None:
     result = parse_connection_ref(text)
     assert (isinstance(result, int) and not isinstance(result, bool)) or (isinstance(result, Invalid) and result.reason)
+
+
+@PROPERTY_SETTINGS
+@given(any_text)
+def test_parse_external_id_never_raises_and_accepts_only_what_sts_does(text: str) -> None:
+    result = parse_external_id(text)
+    assert isinstance(result, Invalid) and result.reason or re.fullmatch(r"[\w+=,.@:/-]{2,1224}", result, re.ASCII)
+
+
+@pytest.mark.parametrize("value", ["", "x", "has space", "a" * 1225, "ünïcode", "eco-<!channel>"])
+def test_a_bad_external_id_is_refused(value: str) -> None:
+    assert isinstance(parse_external_id(value), Invalid)
+
+
+def test_the_ids_the_bot_issues_are_valid_external_ids() -> None:
+    assert parse_external_id("eco-Q2x_9-aB") == "eco-Q2x_9-aB"
 
 
 @PROPERTY_SETTINGS
