@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from moto.s3.models import s3_backends
 
-from tests.fakes.aws_gateway import Answer, Call, FaultInjection, LoopbackServer, json_answer, json_error, service_model
+from tests.fakes.aws_gateway import Answer, Call, ServedFake, json_answer, json_error, service_model
 from tests.fakes.iam_policy import Decision, caller_of, denial_message, document, identity_decision, resource_policy_allows
 
 CUR_TARGET = "AWSOrigamiServiceGatewayService"
@@ -143,24 +143,13 @@ def _offset(token: str | None) -> int:
         raise ApiError("ValidationException", "Invalid NextToken.") from None
 
 
-class BillingFake(FaultInjection):
+class BillingFake(ServedFake):
     """cur and bcm-data-exports for every account; start()/stop(), `url`, reset(), deliver()."""
 
     def __init__(self) -> None:
         super().__init__()
         self._reports: dict[str, dict[str, dict]] = {}  # account -> report name -> definition (insertion order)
         self._exports: dict[str, dict[str, dict]] = {}  # account -> export ARN -> {"Export":..., "ExportStatus":...}
-        self._server = LoopbackServer(self)
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         super().reset()

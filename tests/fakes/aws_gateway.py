@@ -398,12 +398,11 @@ class LoopbackServer:
             self._server = None
 
 
-class AwsGateway(FaultInjection):
-    """moto's server app, with AWS's refusals in front of it. Use start()/stop(); `url` is the endpoint."""
+class ServedFake(FaultInjection):
+    """A fake that is its own WSGI app, served on a loopback port of its own."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._moto = DomainDispatcherApplication(create_backend_app)
         self._server = LoopbackServer(self)
 
     @property
@@ -415,6 +414,14 @@ class AwsGateway(FaultInjection):
 
     def stop(self) -> None:
         self._server.stop()
+
+
+class AwsGateway(ServedFake):
+    """moto's server app, with AWS's refusals in front of it. Use start()/stop(); `url` is the endpoint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         request = None if environ.get("PATH_INFO", "").startswith("/moto-api") else parse_request(environ)
