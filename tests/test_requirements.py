@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bot.aws import requirements as need
-from bot.aws.verifier import _allows_service, _delivery_status
+from bot.aws.judgements import allows_service, delivery_status
 from bot.engine.content import Status, plain
 
 GOOD_REPORT = {
@@ -68,7 +68,7 @@ def _policy(*statements) -> str:
 
 def test_the_documented_statement_grants_everything_delivery_needs():
     policy = _policy(need.delivery_statement("acme-cur", "111122223333"))
-    assert all(_allows_service(policy, action, resource) for action, resource in need.delivery_grants("acme-cur"))
+    assert all(allows_service(policy, action, resource) for action, resource in need.delivery_grants("acme-cur"))
 
 
 def test_the_statement_names_this_bucket_and_account():
@@ -90,15 +90,15 @@ def test_the_statement_names_this_bucket_and_account():
     ids=["wildcards", "put-missing", "other-bucket", "other-principal"],
 )
 def test_a_bucket_policy_is_read_statement_by_statement(statement, put_allowed):
-    assert _allows_service(_policy(statement), "s3:PutObject", "arn:aws:s3:::acme-cur/*") is put_allowed
+    assert allows_service(_policy(statement), "s3:PutObject", "arn:aws:s3:::acme-cur/*") is put_allowed
 
 
 def test_an_explicit_deny_wins_and_garbage_allows_nothing():
     allow = need.delivery_statement("acme-cur", "111122223333")
     deny = {"Effect": "Deny", "Principal": {"Service": "billingreports.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "*"}
-    assert not _allows_service(_policy(allow, deny), "s3:PutObject", "arn:aws:s3:::acme-cur/*")
-    assert not _allows_service("not json", "s3:PutObject", "arn:aws:s3:::acme-cur/*")
-    assert not _allows_service("[]", "s3:PutObject", "arn:aws:s3:::acme-cur/*")
+    assert not allows_service(_policy(allow, deny), "s3:PutObject", "arn:aws:s3:::acme-cur/*")
+    assert not allows_service("not json", "s3:PutObject", "arn:aws:s3:::acme-cur/*")
+    assert not allows_service("[]", "s3:PutObject", "arn:aws:s3:::acme-cur/*")
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_an_explicit_deny_wins_and_garbage_allows_nothing():
     ],
     ids=["delivered", "no-permission", "no-bucket", "not-yet"],
 )
-def test_the_last_delivery_status(status, expected, words):
-    result, detail, _fix = _delivery_status({**GOOD_REPORT, "ReportStatus": status} if status else GOOD_REPORT)
+def test_the_lastdelivery_status(status, expected, words):
+    result, detail, _fix = delivery_status({**GOOD_REPORT, "ReportStatus": status} if status else GOOD_REPORT)
     assert result is expected
     assert words in plain(detail)

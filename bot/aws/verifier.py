@@ -16,9 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
@@ -26,6 +24,32 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws import requirements as need
+from bot.aws.checklist import (  # noqa: F401  (the check names are part of this module's interface)
+    ACCOUNT,
+    ASSUME,
+    BUCKET_POLICY,
+    COST_EXPLORER,
+    DATA,
+    DELIVERY,
+    DENIED,
+    LISTING,
+    NO_EXTERNAL_ID,
+    NOT_REQUIRED,
+    ORGANIZATION,
+    READING,
+    REPORT,
+    ROLE_CHECKS,
+    UPDATE_STACK,
+    Board,
+    Progress,
+    RunStats,
+    ask,
+    could_not,
+    could_not_item,
+    error_code,
+    error_headers,
+)
+from bot.aws.judgements import allows_service, delivery_status, delivery_time, readable_time
 from bot.engine.content import Code, Item, Rich, Status, rich
 from bot.engine.identifiers import RoleArn
 
@@ -37,102 +61,6 @@ CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=8, retries={"mode": "stan
 ROLE_SESSION_SECONDS = 900  # the shortest AssumeRole allows: the bot needs seconds, not hours
 PROGRESS_EVERY = 0.5  # seconds between progress reports while checks run
 ROLE_STEP_DEADLINE = 25.0  # seconds; a check still running then is reported pending, with that reason
-THROTTLED = frozenset(
-    {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
-     "SlowDown", "RequestThrottled", "RequestThrottledException", "ProvisionedThroughputExceededException"}
-)
-DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403", "Forbidden"})
-
-# --- the role step's checklist, in the order people read it ---------------------------------------
-ASSUME = "Eco can assume the role with this connection's external ID"
-NO_EXTERNAL_ID = "The role refuses callers without the external ID"
-ACCOUNT = "The role belongs to the account in its ARN"
-ORGANIZATION = "The account's place in its organization"
-REPORT = "A legacy Cost and Usage Report delivers to the bucket"
-DELIVERY = "AWS's last delivery of the report"
-BUCKET_POLICY = "The bucket policy lets AWS billing deliver the report"
-LISTING = "The role can list the report's files"
-READING = "The role can read the report's files"
-DATA = "Report data has arrived"
-COST_EXPLORER = "Cost Explorer answers through the role"
-ROLE_CHECKS: tuple[str, ...] = (
-    ASSUME, NO_EXTERNAL_ID, ACCOUNT, ORGANIZATION, REPORT,
-    *(r.name for r in need.REPORT_REQUIREMENTS),
-    DELIVERY, BUCKET_POLICY, LISTING, READING, DATA, COST_EXPLORER,
-)  # fmt: skip
-# Lines that may stay pending without holding the step: they describe data still on its way, or extras.
-NOT_REQUIRED = frozenset({ORGANIZATION, DELIVERY, READING, DATA, COST_EXPLORER})
-
-UPDATE_STACK = "Update the stack from the link in this thread (the current template grants it)."
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _headers(error: ClientError) -> dict[str, str]:
-    return error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
-
-
-# --- a checklist that fills in while the checks run ----------------------------------------------
-
-
-@dataclass
-class RunStats:
-    """How long a run took, for benchmarks: the whole step, each check, and each chain of dependent calls."""
-
-    wall: float = 0.0
-    checks: dict[str, float] = field(default_factory=dict)
-    chains: dict[str, float] = field(default_factory=dict)
-
-
-class Board:
-    """The role step's checklist while it runs: thread-safe, in a fixed order, each line 'checking' until set."""
-
-    def __init__(self, names: tuple[str, ...], stats: RunStats | None = None):
-        self._lock = threading.Lock()
-        self._items = {name: Item(name, Status.CURRENT, rich("Checking…"), required=name not in NOT_REQUIRED) for name in names}
-        self._started: dict[str, float] = {}
-        self._origin = time.monotonic()
-        self._changed = False
-        self.stats = stats or RunStats()
-
-    def begin(self, *names: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for name in names:
-                self._started.setdefault(name, now)
-
-    def set(self, name: str, status: Status, detail: Rich = (), fix: Rich = ()) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if self._items[name].status is not Status.CURRENT:
-                return  # first answer wins (a late answer after the deadline is dropped)
-            self._items[name] = Item(name, status, detail, fix, required=name not in NOT_REQUIRED)
-            self.stats.checks[name] = now - self._started.get(name, self._origin)
-            self._changed = True
-
-    def skip(self, names: tuple[str, ...] | list[str], reason: str) -> None:
-        for name in names:
-            self.set(name, Status.PENDING, rich(reason))
-
-    def open_lines(self) -> list[str]:
-        with self._lock:
-            return [name for name, item in self._items.items() if item.status is Status.CURRENT]
-
-    def take_changes(self) -> bool:
-        with self._lock:
-            changed, self._changed = self._changed, False
-            return changed
-
-    def items(self) -> list[Item]:
-        with self._lock:
-            return list(self._items.values())
-
-
-Progress = Callable[[list[Item]], None]
-
-
 class AwsVerifier:
     """The engine's `Verifier` port, backed by boto3."""
 
@@ -188,9 +116,9 @@ class AwsVerifier:
             found_region = response["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region")
             items = [Item(exists, Status.PASS, rich("Found ", Code(bucket), "."))]
         except ClientError as error:
-            code = _code(error)
+            code = error_code(error)
             # AWS names the bucket's region even when it refuses access, so a 403 still answers this.
-            found_region = _headers(error).get("x-amz-bucket-region")
+            found_region = error_headers(error).get("x-amz-bucket-region")
             if code in ("404", "NoSuchBucket", "NotFound"):
                 return [
                     Item(
@@ -206,9 +134,9 @@ class AwsVerifier:
                 # Whether it is really theirs is proven in the role step, when their role reads it.
                 items = [Item(exists, Status.PASS, rich("Found ", Code(bucket), ", owned by another account (yours, we expect: the role step proves it)."))]
             else:
-                return [_could_not(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
+                return [could_not_item(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
         except BotoCoreError as error:
-            return [_could_not(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
+            return [could_not_item(exists, error), Item(region, Status.PENDING, rich("Not checked."))]
         if not found_region:
             items.append(Item(region, Status.PENDING, rich("AWS did not say where the bucket is."), rich("Reply again to retry.")))
         elif found_region == ECO_REGION:
@@ -309,7 +237,7 @@ class AwsVerifier:
         if error is None:
             board.set(ASSUME, Status.PASS, rich("Assumed ", Code(str(role)), "."))
             return future.result()
-        if isinstance(error, ClientError) and _code(error) in DENIED:
+        if isinstance(error, ClientError) and error_code(error) in DENIED:
             board.set(
                 ASSUME,
                 Status.FAIL,
@@ -322,7 +250,7 @@ class AwsVerifier:
                 ),
             )
         elif isinstance(error, (ClientError, BotoCoreError)):
-            board.set(ASSUME, *_could_not_parts(error))
+            board.set(ASSUME, *could_not(error))
         else:
             raise error
         return None
@@ -343,21 +271,20 @@ class AwsVerifier:
                     ", or launch the stack again from the link in this thread.",
                 ),
             )
-        elif isinstance(error, ClientError) and _code(error) in DENIED:
+        elif isinstance(error, ClientError) and error_code(error) in DENIED:
             board.set(NO_EXTERNAL_ID, Status.PASS, rich("AWS refused AssumeRole without the external ID, as it should."))
         elif isinstance(error, (ClientError, BotoCoreError)):
-            board.set(NO_EXTERNAL_ID, *_could_not_parts(error))
+            board.set(NO_EXTERNAL_ID, *could_not(error))
         else:
             raise error
 
     def _account(self, board: Board, credentials: dict[str, str], role: RoleArn) -> None:
         board.begin(ACCOUNT)
-        try:
-            actual = self._client("sts", credentials).get_caller_identity()["Account"]
-        except (ClientError, BotoCoreError) as error:
-            board.set(ACCOUNT, *_could_not_parts(error))
+        identity = ask(board, ACCOUNT, self._client("sts", credentials).get_caller_identity)
+        if identity is None:
             board.skip([ORGANIZATION], "Not checked: the role's account is unknown.")
             return
+        actual = identity["Account"]
         if actual != role.account:
             board.set(
                 ACCOUNT,
@@ -368,25 +295,18 @@ class AwsVerifier:
         else:
             board.set(ACCOUNT, Status.PASS, rich("Account ", Code(actual), "."))
         board.begin(ORGANIZATION)
-        try:
-            organization = self._client("organizations", credentials).describe_organization()["Organization"]
-        except ClientError as error:
-            code = _code(error)
-            if code == "AWSOrganizationsNotInUseException":
-                board.set(ORGANIZATION, Status.PASS, rich("Not in an organization: its report covers all of its own usage."))
-            elif code in DENIED:
-                board.set(
-                    ORGANIZATION,
-                    Status.WARN,
-                    rich("Could not tell: the role may not call organizations:DescribeOrganization."),
-                    rich(UPDATE_STACK),
-                )
-            else:
-                board.set(ORGANIZATION, *_could_not_parts(error))
+        answer = ask(
+            board,
+            ORGANIZATION,
+            self._client("organizations", credentials).describe_organization,
+            {
+                "AWSOrganizationsNotInUseException": (Status.PASS, rich("Not in an organization: its report covers all of its own usage."), ()),
+                "denied": (Status.WARN, rich("Could not tell: the role may not call organizations:DescribeOrganization."), rich(UPDATE_STACK)),
+            },
+        )
+        if answer is None:
             return
-        except BotoCoreError as error:
-            board.set(ORGANIZATION, *_could_not_parts(error))
-            return
+        organization = answer["Organization"]
         management = organization.get("MasterAccountId")
         if management == actual:
             board.set(ORGANIZATION, Status.PASS, rich("The management account of ", Code(organization.get("Id", "?")), ": its report can cover the whole organization."))
@@ -406,13 +326,13 @@ class AwsVerifier:
     def _report(self, board: Board, credentials: dict[str, str], bucket: str) -> None:
         requirement_names = [r.name for r in need.REPORT_REQUIREMENTS]
         board.begin(REPORT, *requirement_names, DELIVERY)
-        try:
-            reports = self._report_definitions(credentials)
-        except (ClientError, BotoCoreError) as error:
-            status, detail, fix = _could_not_parts(error)
-            if isinstance(error, ClientError) and _code(error) in DENIED:
-                status, detail, fix = Status.FAIL, rich("The role may not call cur:DescribeReportDefinitions."), rich(UPDATE_STACK)
-            board.set(REPORT, status, detail, fix)
+        reports = ask(
+            board,
+            REPORT,
+            lambda: self._report_definitions(credentials),
+            {"denied": (Status.FAIL, rich("The role may not call cur:DescribeReportDefinitions."), rich(UPDATE_STACK))},
+        )
+        if reports is None:
             board.skip([*requirement_names, DELIVERY], "Not checked: the report is unknown.")
             self._listing(board, credentials, bucket, None)
             return
@@ -439,7 +359,7 @@ class AwsVerifier:
                     rich(requirement.found(report).capitalize(), "."),
                     rich(requirement.fix.format(report=report["ReportName"])),
                 )
-        board.set(DELIVERY, *_delivery_status(report))
+        board.set(DELIVERY, *delivery_status(report))
         self._listing(board, credentials, bucket, report)
 
     def _report_definitions(self, credentials: dict[str, str]) -> list[dict[str, Any]]:
@@ -484,27 +404,23 @@ class AwsVerifier:
         board.begin(LISTING, DATA)
         prefix = need.report_prefix(report) if report else ""
         s3 = self._client("s3", credentials, region=ECO_REGION)
-        try:
-            objects = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("Contents", [])
-        except ClientError as error:
-            code = _code(error)
-            if code in DENIED:
-                board.set(
-                    LISTING,
+        listing = ask(
+            board,
+            LISTING,
+            lambda: s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000),
+            {
+                "denied": (
                     Status.FAIL,
                     rich("The role may not list ", Code(f"s3://{bucket}/{prefix}"), "."),
                     rich("The stack's CurBucketName parameter must be ", Code(bucket), ": update the stack with that value."),
-                )
-            elif code == "NoSuchBucket":
-                board.set(LISTING, Status.FAIL, rich("The bucket ", Code(bucket), " no longer exists."), rich("Start again with /eco connect."))
-            else:
-                board.set(LISTING, *_could_not_parts(error))
+                ),
+                "NoSuchBucket": (Status.FAIL, rich("The bucket ", Code(bucket), " no longer exists."), rich("Start again with /eco connect.")),
+            },
+        )
+        if listing is None:
             board.skip([READING, DATA], "Not checked: the report's files could not be listed.")
             return
-        except BotoCoreError as error:
-            board.set(LISTING, *_could_not_parts(error))
-            board.skip([READING, DATA], "Not checked: the report's files could not be listed.")
-            return
+        objects = listing.get("Contents", [])
         where = Code(f"s3://{bucket}/{prefix}")
         board.set(LISTING, Status.PASS, rich("Listed ", where, f" through the role ({len(objects)} files)." if report else " through the role."))
         if report is None:
@@ -514,25 +430,24 @@ class AwsVerifier:
             self._no_data(board, report, where)
             return
         newest = max(objects, key=lambda o: o["LastModified"])
-        board.set(DATA, Status.PASS, rich(f"{len(objects)} files under ", where, "; the newest written ", _when(newest["LastModified"]), "."))
+        board.set(DATA, Status.PASS, rich(f"{len(objects)} files under ", where, "; the newest written ", readable_time(newest["LastModified"]), "."))
         board.begin(READING)
         sample = next((o for o in objects if o["Key"].endswith((".parquet", "Manifest.json", ".csv.gz"))), objects[0])
-        try:
-            s3.get_object(Bucket=bucket, Key=sample["Key"], Range="bytes=0-0")["Body"].close()
-        except ClientError as error:
-            if _code(error) in DENIED:
-                board.set(
-                    READING,
+        read = ask(
+            board,
+            READING,
+            lambda: s3.get_object(Bucket=bucket, Key=sample["Key"], Range="bytes=0-0"),
+            {
+                "denied": (
                     Status.FAIL,
                     rich("The role may not read ", Code(sample["Key"]), "."),
                     rich("The role's policy must allow s3:GetObject on ", Code(f"arn:aws:s3:::{bucket}/*"), ". ", UPDATE_STACK),
                 )
-            else:
-                board.set(READING, *_could_not_parts(error))
+            },
+        )
+        if read is None:
             return
-        except BotoCoreError as error:
-            board.set(READING, *_could_not_parts(error))
-            return
+        read["Body"].close()
         board.set(READING, Status.PASS, rich("Read ", Code(sample["Key"]), "."))
 
     @staticmethod
@@ -543,7 +458,7 @@ class AwsVerifier:
             board.set(
                 DATA,
                 Status.FAIL,
-                rich("AWS delivered the report ", _when(_delivery_time(status)), ", but there is nothing under ", where, "."),
+                rich("AWS delivered the report ", readable_time(delivery_time(status)), ", but there is nothing under ", where, "."),
                 rich("Check the bucket's lifecycle rules and that nothing deletes or moves the report's files."),
             )
         else:
@@ -554,21 +469,19 @@ class AwsVerifier:
         board.begin(BUCKET_POLICY)
         statement = json.dumps(need.delivery_statement(bucket, account))
         add_it = rich("S3 console → ", Code(bucket), " → Permissions → Bucket policy → Edit, and add this statement: ", Code(statement))
-        try:
-            document = self._client("s3", credentials, region=ECO_REGION).get_bucket_policy(Bucket=bucket)["Policy"]
-        except ClientError as error:
-            code = _code(error)
-            if code == "NoSuchBucketPolicy":
-                board.set(BUCKET_POLICY, Status.FAIL, rich("The bucket has no policy, so AWS billing may not write the report to it."), add_it)
-            elif code in DENIED:
-                board.set(BUCKET_POLICY, Status.WARN, rich("Could not read the bucket policy: the role may not call s3:GetBucketPolicy."), rich(UPDATE_STACK))
-            else:
-                board.set(BUCKET_POLICY, *_could_not_parts(error))
+        answer = ask(
+            board,
+            BUCKET_POLICY,
+            lambda: self._client("s3", credentials, region=ECO_REGION).get_bucket_policy(Bucket=bucket),
+            {
+                "NoSuchBucketPolicy": (Status.FAIL, rich("The bucket has no policy, so AWS billing may not write the report to it."), add_it),
+                "denied": (Status.WARN, rich("Could not read the bucket policy: the role may not call s3:GetBucketPolicy."), rich(UPDATE_STACK)),
+            },
+        )
+        if answer is None:
             return
-        except BotoCoreError as error:
-            board.set(BUCKET_POLICY, *_could_not_parts(error))
-            return
-        missing = [action for action, resource in need.delivery_grants(bucket) if not _allows_service(document, action, resource)]
+        document = answer["Policy"]
+        missing = [action for action, resource in need.delivery_grants(bucket) if not allows_service(document, action, resource)]
         if missing:
             board.set(
                 BUCKET_POLICY,
@@ -582,107 +495,26 @@ class AwsVerifier:
     def _cost_explorer(self, board: Board, credentials: dict[str, str]) -> None:
         board.begin(COST_EXPLORER)
         today = datetime.now(UTC).date()
-        try:
+        answer = ask(
+            board,
+            COST_EXPLORER,
             # The smallest useful question (one day, one metric): Cost Explorer bills per request.
-            self._client("ce", credentials, region=ECO_REGION).get_cost_and_usage(
+            lambda: self._client("ce", credentials, region=ECO_REGION).get_cost_and_usage(
                 TimePeriod={"Start": (today - timedelta(days=1)).isoformat(), "End": today.isoformat()},
                 Granularity="DAILY",
                 Metrics=["UnblendedCost"],
-            )
-        except ClientError as error:
-            code = _code(error)
-            if code in DENIED:
-                board.set(COST_EXPLORER, Status.WARN, rich("The role may not call ce:GetCostAndUsage; Eco's cost views will be limited."), rich(UPDATE_STACK))
-            elif code == "DataUnavailableException":
-                board.set(
-                    COST_EXPLORER,
+            ),
+            {
+                "denied": (Status.WARN, rich("The role may not call ce:GetCostAndUsage; Eco's cost views will be limited."), rich(UPDATE_STACK)),
+                "DataUnavailableException": (
                     Status.WARN,
                     rich("Cost Explorer has no data for this account yet."),
                     rich("Enable it in the Billing and Cost Management console → Cost Explorer; its data appears within 24 hours."),
-                )
-            else:
-                board.set(COST_EXPLORER, *_could_not_parts(error))
-            return
-        except BotoCoreError as error:
-            board.set(COST_EXPLORER, *_could_not_parts(error))
-            return
-        board.set(COST_EXPLORER, Status.PASS, rich("Cost Explorer answered."))
-
-
-# --- small pure helpers ---------------------------------------------------------------------------
-
-
-def _could_not_parts(error: Exception) -> tuple[Status, Rich, Rich]:
-    """A check that could not run: pending, with the reason. Never a pass."""
-    if isinstance(error, ClientError):
-        code = _code(error)
-        if code in THROTTLED:
-            return Status.PENDING, rich(f"Could not check: AWS throttled the call ({code}) even after retries."), rich("Reply again in a minute to retry.")
-        return Status.PENDING, rich(f"Could not check: AWS answered {code}."), rich("Reply again to retry.")
-    return Status.PENDING, rich(f"Could not check: AWS did not answer ({type(error).__name__})."), rich("Reply again to retry.")
-
-
-def _could_not(name: str, error: Exception) -> Item:
-    status, detail, fix = _could_not_parts(error)
-    return Item(name, status, detail, fix)
-
-
-def _delivery_time(status: dict[str, Any]) -> datetime | None:
-    try:
-        return datetime.strptime(str(status.get("lastDelivery")), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("on %Y-%m-%d at %H:%M UTC") if moment else "at an unknown time"
-
-
-def _delivery_status(report: dict[str, Any]) -> tuple[Status, Rich, Rich]:
-    status = report.get("ReportStatus") or {}
-    last = status.get("lastStatus")
-    when = _when(_delivery_time(status))
-    if last == "SUCCESS":
-        return Status.PASS, rich("Delivered ", when, "."), ()
-    if last == "ERROR_PERMISSIONS":
-        return (
-            Status.FAIL,
-            rich("AWS could not write the report ", when, " (ERROR_PERMISSIONS)."),
-            rich("Add the statement shown for the bucket policy check; AWS retries at the next delivery."),
+                ),
+            },
         )
-    if last == "ERROR_NO_BUCKET":
-        return (
-            Status.FAIL,
-            rich("AWS found no bucket to write to ", when, " (ERROR_NO_BUCKET)."),
-            rich("The report's bucket was deleted or renamed: point the report at this bucket again."),
-        )
-    hours = int(need.FIRST_DELIVERY_WITHIN.total_seconds() // 3600)
-    return Status.PENDING, rich(f"No delivery yet: AWS delivers a new report within {hours} hours of its creation."), ()
-
-
-def _allows_service(policy_text: str, action: str, resource: str) -> bool:
-    """Whether a bucket policy lets the CUR delivery service do `action` on `resource` (Allow, and no Deny)."""
-    try:
-        statements = json.loads(policy_text).get("Statement", [])
-    except (ValueError, AttributeError):
-        return False
-    if isinstance(statements, dict):
-        statements = [statements]
-
-    def matches(statement: dict[str, Any]) -> bool:
-        principal = statement.get("Principal", {})
-        services = principal.get("Service", []) if isinstance(principal, dict) else [principal]
-        services = [services] if isinstance(services, str) else services
-        if need.CUR_SERVICE_PRINCIPAL not in services and "*" not in services:
-            return False
-        actions = statement.get("Action", [])
-        resources = statement.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        return any(fnmatchcase(action.lower(), a.lower()) for a in actions) and any(fnmatchcase(resource, r) for r in resources)
-
-    relevant = [s for s in statements if isinstance(s, dict) and matches(s)]
-    return any(s.get("Effect") == "Allow" for s in relevant) and not any(s.get("Effect") == "Deny" for s in relevant)
+        if answer is not None:
+            board.set(COST_EXPLORER, Status.PASS, rich("Cost Explorer answered."))
 
 
 def principal_from_identity(arn: str) -> str:
