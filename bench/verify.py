@@ -30,7 +30,7 @@ def main() -> int:
     options.add_argument("--latency", type=float, default=0.05, help="seconds added to every AWS call (default 0.05)")
     args = options.parse_args()
 
-    from tests.aws_world import BOT_PRINCIPAL, AwsWorld, CustomerAccount
+    from bot.sandbox.world import BOT_PRINCIPAL, AwsWorld, CustomerAccount
 
     world = AwsWorld()
     world.start()

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.aws_world import AwsWorld, CustomerAccount
+from bot.sandbox.world import AwsWorld, CustomerAccount
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import RunningBot, bot_settings
 

@@ -8,9 +8,9 @@ import urllib.parse
 
 from sqlalchemy import select
 
+from bot.sandbox.world import BOT_PRINCIPAL, CUSTOMER_ACCOUNT, CustomerAccount
 from bot.store.db import session_factory
 from bot.store.models import Decision, Notice
-from tests.aws_world import BOT_PRINCIPAL, CUSTOMER_ACCOUNT, CustomerAccount
 from tests.harness import APPROVER, CHANNEL, REQUESTER, TEMPLATE_URL, RunningBot, message_text, start_connection
 
 

@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.aws_world import BOT_PRINCIPAL, CUSTOMER_ACCOUNT, AwsWorld, CustomerAccount
-from tests.fakes.aws_gateway import Call
+from bot.sandbox.gateway import Call
+from bot.sandbox.world import BOT_PRINCIPAL, CUSTOMER_ACCOUNT, AwsWorld, CustomerAccount
 
 EXTERNAL_ID = "eco-7-3f9a1c"
 OTHER_ACCOUNT = "444455556666"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.aws_world import CustomerAccount
+from bot.sandbox.world import CustomerAccount
 from tests.harness import APPROVER, CHANNEL, OUTSIDER, REQUESTER, RunningBot, Thread, message_text, start_connection
 
 

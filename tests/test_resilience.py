@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
+from bot.sandbox.world import CustomerAccount
 from bot.store.models import Connection, SlackEvent
-from tests.aws_world import CustomerAccount
 from tests.harness import APPROVER, BOT_TOKEN, SIGNING_SECRET, RunningBot, message_text, start_connection
 
 

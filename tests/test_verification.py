@@ -14,7 +14,7 @@ from bot.aws import verifier as v
 from bot.aws.verifier import AwsVerifier
 from bot.engine.content import Item, Status, plain
 from bot.engine.identifiers import parse_role_arn
-from tests.aws_world import BOT_PRINCIPAL, CustomerAccount
+from bot.sandbox.world import BOT_PRINCIPAL, CustomerAccount
 
 EXTERNAL_ID = "eco-test-external-id"
 REQUIREMENT_NAMES = [name for name in v.ROLE_CHECKS if name.startswith("Report ") and name != v.DATA]

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 
 from bot.aws.template import template_text
-from tests.aws_world import CustomerAccount
+from bot.sandbox.world import CustomerAccount
 from tests.test_cli import assert_one_line_error, eco_bot
 
 EXTERNAL_ID = "eco-cli-external-id"

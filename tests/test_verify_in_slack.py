@@ -3,7 +3,7 @@ that names what is wrong and asks again, and `/eco verify <id>` re-running a con
 
 from __future__ import annotations
 
-from tests.aws_world import CustomerAccount
+from bot.sandbox.world import CustomerAccount
 from tests.harness import OUTSIDER, RunningBot, Thread, message_text, start_connection
 
 

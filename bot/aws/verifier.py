@@ -351,12 +351,12 @@ class AwsVerifier:
         board.set(REPORT, Status.PASS, found)
         for requirement in need.REPORT_REQUIREMENTS:
             if requirement.satisfied(report):
-                board.set(requirement.name, Status.PASS, rich(requirement.found(report).capitalize(), "."))
+                board.set(requirement.name, Status.PASS, rich(_sentence(requirement.found(report))))
             else:
                 board.set(
                     requirement.name,
                     Status.FAIL,
-                    rich(requirement.found(report).capitalize(), "."),
+                    rich(_sentence(requirement.found(report))),
                     rich(requirement.fix.format(report=report["ReportName"])),
                 )
         board.set(DELIVERY, *delivery_status(report))
@@ -515,6 +515,11 @@ class AwsVerifier:
         )
         if answer is not None:
             board.set(COST_EXPLORER, Status.PASS, rich("Cost Explorer answered."))
+
+
+def _sentence(text: str) -> str:
+    """`time granularity daily` -> `Time granularity daily.` (str.capitalize would lowercase `Parquet`)."""
+    return text[:1].upper() + text[1:] + "."
 
 
 def principal_from_identity(arn: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.engine.content import Item, Rich, Status, plain
+from bot.engine.content import Buttons, Checklist, Heading, Item, Message, Paragraph, Rich, Status, plain
 
 LABELS = {
     Status.PASS: "PASS",
@@ -41,3 +41,19 @@ def checklist(items: list[Item]) -> list[str]:
         if item.fix:
             out.append(f"{'':<{width}}   fix: {line(item.fix)}")
     return out
+
+
+def message(value: Message) -> list[str]:
+    """A whole message as lines: headings underlined, paragraphs, checklists, and buttons as the words to type."""
+    out: list[str] = []
+    for block in value.blocks:
+        match block:
+            case Heading(text):
+                out += [safe(text), "-" * min(len(text), 72)]
+            case Paragraph(text):
+                out.append(line(text))
+            case Checklist(items):
+                out += checklist(list(items))
+            case Buttons(buttons):
+                out.append("   ".join(f"[{safe(b.label)}: type `{b.kind.value} {safe(b.value)}`]" for b in buttons))
+    return out or [line(value.summary)]

@@ -26,8 +26,8 @@ from typing import Any, Callable, Iterable
 
 from moto.s3.models import s3_backends
 
-from tests.fakes.aws_gateway import Answer, Call, ServedFake, json_answer, json_error, service_model
-from tests.fakes.iam_policy import Decision, caller_of, denial_message, document, identity_decision, resource_policy_allows
+from bot.sandbox.gateway import Answer, Call, ServedFake, json_answer, json_error, service_model
+from bot.sandbox.iam_policy import Decision, caller_of, denial_message, document, identity_decision, resource_policy_allows
 
 CUR_TARGET = "AWSOrigamiServiceGatewayService"
 EXPORTS_TARGET = "AWSBillingAndCostManagementDataExports"

@@ -35,7 +35,7 @@ from moto.s3.models import s3_backends
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import make_server
 
-from tests.fakes.iam_policy import Caller, Decision, caller_of, denial_message, find_role, identity_decision, trust_allows
+from bot.sandbox.iam_policy import Caller, Decision, caller_of, denial_message, find_role, identity_decision, trust_allows
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
