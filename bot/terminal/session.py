@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +25,15 @@ DEMO_APPROVER = "UAPPROVER"
 
 def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user: str | None) -> int:
     interactive = sys.stdin.isatty()
-    chat = TerminalChat(sys.stdout)
+    shell: Shell | None = None
+
+    def redraw_prompt() -> None:
+        # A notice printed by the scheduler's thread wipes the visible prompt: show it again, with what was typed.
+        if interactive and shell is not None and threading.current_thread() is not threading.main_thread():
+            sys.stdout.write(f"{shell.user}> {_typed_so_far()}")
+            sys.stdout.flush()
+
+    chat = TerminalChat(sys.stdout, on_print=redraw_prompt)
     demo_aws = None
     workdir = None
     database_url = settings.database_url
@@ -89,3 +98,12 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
             demo_aws.stop()
         if workdir:
             workdir.cleanup()
+
+
+def _typed_so_far() -> str:
+    try:
+        import readline  # noqa: PLC0415  (absent on some platforms; only used for this courtesy)
+
+        return readline.get_line_buffer()
+    except ImportError:
+        return ""

@@ -121,6 +121,10 @@ class Shell:
 
 def prompt_lines(shell: Shell) -> Iterable[str]:
     """Lines from a terminal, with a prompt naming who is typing."""
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
     while True:
         try:
             yield input(f"{shell.user}> ")
