@@ -155,3 +155,22 @@ def test_the_shell_refuses_what_it_does_not_understand_and_prints_no_escape_code
     demo.wait_for(r"Started connection #1")
     assert demo.quit() == 0
     assert "\x1b" not in "\n".join(demo.output)
+
+
+def test_the_plain_shell_uses_the_configured_database_and_aws(tmp_path: Path, customer):
+    """Without --demo: DATABASE_URL and boto3's own configuration (here, the suite's fake AWS)."""
+    database = tmp_path / "eco.db"
+    script = "/eco connect Piped\nacme-cur\n/eco status\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "shell"],
+        input=script, cwd=tmp_path, env=process_env(DATABASE_URL=f"sqlite:///{database}"),
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "UREQUESTER> acme-cur" in result.stdout  # piped lines are echoed, so the transcript reads like a session
+    assert "The bucket acme-cur passed every check" in result.stdout
+    assert re.search(r"\(only you\) \[\w+\] +#1 Piped: .*waiting for the role ARN", result.stdout), result.stdout[-800:]
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        assert db.execute("select label, step, bucket from connections").fetchall() == [("Piped", "awaiting_role", "acme-cur")]
