@@ -36,6 +36,7 @@ class Service:
         """Stop taking scheduled work, let listeners already running finish, release the database."""
         self.scheduler.stop()
         self.executor.shutdown(wait=True)
+        self.engine.close()
         self.database.dispose()
 
 

@@ -2,8 +2,8 @@
 
 The engine never writes Slack markup. It builds a `Message` out of blocks (paragraphs, checklists, buttons)
 whose text is made of inline pieces. Every piece of text is literal: an adapter escapes it for its own
-markup, so nothing a user typed can turn into a mention, a channel ping or a link. Only `Mention` and `Link`
-produce live markup, and the engine builds those from validated IDs and URLs, never from user text.
+markup, so nothing a user typed can turn into a mention, a channel ping or a link. Only `Mention`, `Link` and
+`ThreadLink` produce live markup, and the engine builds those from validated IDs and URLs, never from user text.
 """
 
 from __future__ import annotations
@@ -44,13 +44,23 @@ class Link:
 
 
 @dataclass(frozen=True)
+class ThreadLink:
+    """A link to a conversation's thread, by the chat's own ids. The adapter knows how its chat addresses a
+    thread (Slack: a permalink on the workspace's URL), so the engine never builds a chat URL itself."""
+
+    channel: str
+    thread: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Time:
     """A moment, rendered in the reader's own time zone where the chat supports it."""
 
     at: datetime
 
 
-Inline = Text | Bold | Code | Mention | Link | Time
+Inline = Text | Bold | Code | Mention | Link | ThreadLink | Time
 Rich = tuple[Inline, ...]
 
 
@@ -74,6 +84,8 @@ def plain(line: Rich) -> str:
                 out.append(f"@{user_id}")
             case Link(url, label):
                 out.append(f"{label} ({url})")
+            case ThreadLink(_, _, label):
+                out.append(label)
             case Time(at):
                 out.append(at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
             case _:

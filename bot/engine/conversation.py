@@ -14,7 +14,9 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_LABEL = 80
 WINDOW_END = "window_end"
+# The newest connections the Home tab lists: one block each, well within Slack's 100 blocks per view.
+HOME_CONNECTIONS = 40
 
 Progress = Callable[[list[Item]], None]
 
@@ -49,6 +53,10 @@ class Policy:
     check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
     notice_lease: timedelta = timedelta(minutes=2)
     event_memory: timedelta = timedelta(days=1)  # how long processed Slack event ids are remembered
+    # After a step, the Home tab is refreshed for the users who opened it this recently, the latest first and
+    # this many at most: a step costs at most that many calls, whatever the size of the workspace.
+    home_audience: timedelta = timedelta(days=7)
+    home_refresh_limit: int = 50
 
 
 class Engine:
@@ -70,6 +78,15 @@ class Engine:
         self.policy = policy
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # Home refreshes fan out to many users: one background worker keeps them off the step's path (and in
+        # order), and a team already waiting for a refresh is not queued twice.
+        self._home_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eco-home")
+        self._home_queued: set[str] = set()
+        self._home_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Finish the Home refreshes already queued."""
+        self._home_worker.shutdown(wait=True)
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -121,6 +138,7 @@ class Engine:
             session.merge(connection).thread_ts = thread_ts
         connection.thread_ts = thread_ts
         self._post(connection, script.ask_bucket(connection))
+        self._refresh_home(actor.team)
         return Message.text(f"Started connection #{connection.id}. Answer the questions in its thread.")
 
     def status(self, actor: Actor, reference: str) -> Message:
@@ -430,6 +448,53 @@ class Engine:
         self._refresh_root(connection)
         return True
 
+    # --- the Home tab --------------------------------------------------------------------------
+
+    def show_home(self, actor: Actor) -> None:
+        """Someone opened the Home tab: remember that they look at it (so that steps refresh it), and show it."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            repo.record_home_viewer(session, team_id=actor.team, user_id=actor.user, now=now)
+        self._publish_home(actor.team, [actor.user])
+
+    def _refresh_home(self, team: str) -> None:
+        """After a step: queue a refresh of the team's Home tab (see `_refresh_home_now`)."""
+        with self._home_lock:
+            if team in self._home_queued:
+                return  # the queued refresh will read the database after this step: it shows it too
+            self._home_queued.add(team)
+        try:
+            self._home_worker.submit(self._refresh_home_now, team)
+        except RuntimeError:  # shutting down: Home is a view, the next visit shows the step
+            with self._home_lock:
+                self._home_queued.discard(team)
+
+    def _refresh_home_now(self, team: str) -> None:
+        """The Home tab again, for the team's recent viewers. Never raises: the step is saved already and Home
+        is only a view of it, so a failure here (Slack or the database) is logged and dropped."""
+        with self._home_lock:
+            self._home_queued.discard(team)  # from here on, a new step queues a new refresh
+        try:
+            since = self.clock.now() - self.policy.home_audience
+            with self.sessions() as session:
+                viewers = repo.home_viewers(session, team, since=since, limit=self.policy.home_refresh_limit)
+            if viewers:
+                self._publish_home(team, viewers)
+        except Exception:
+            log.exception("could not refresh the Home tab of team %s", team)
+
+    def _publish_home(self, team: str, users: list[str]) -> None:
+        now = self.clock.now()
+        with self.sessions() as session:
+            connections = repo.list_connections(session, team, limit=HOME_CONNECTIONS)
+            total = repo.count_connections(session, team) if len(connections) == HOME_CONNECTIONS else len(connections)
+            message = script.home(connections, now, total=total)
+        for user in users:  # one view for the workspace, published to each viewer
+            try:
+                self.chat.publish_home(team, user, message)
+            except ChatError as error:
+                log.warning("could not publish the Home tab of %s: %s", user, error.code)
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _find(self, session: Session, team: str, reference: str) -> Connection | None:
@@ -460,9 +525,11 @@ class Engine:
             log.warning("could not update message %s: %s", ts, error.code)
 
     def _refresh_root(self, connection: Connection) -> None:
+        """After a step: the checklist at the top of the thread, then the Home tab of whoever watches it."""
         with self.sessions() as session:
             fresh = repo.get_connection(session, connection.team_id, connection.id)
             if fresh is None or fresh.thread_ts is None:
                 return
             message = script.root(fresh)
         self._update(fresh.channel_id, fresh.thread_ts, message)
+        self._refresh_home(fresh.team_id)

@@ -36,6 +36,9 @@ class Chat(Protocol):
     def direct(self, user: str, message: Message) -> str:
         """Send a direct message to a user."""
 
+    def publish_home(self, team: str, user: str, message: Message) -> None:
+        """Show `message` as the bot's home page for one user of a workspace (Slack: the App Home tab)."""
+
 
 class Directory(Protocol):
     def group_members(self, group_id: str) -> frozenset[str]:

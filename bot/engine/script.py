@@ -19,6 +19,7 @@ from bot.engine.content import (
     Paragraph,
     Status,
     Tag,
+    ThreadLink,
     Time,
     rich,
     shorten,
@@ -421,6 +422,76 @@ def _status_of(connection: Connection) -> Status:
     if step in (Step.REJECTED, Step.CANCELLED):
         return Status.FAIL
     return Status.CURRENT
+
+
+# --- the Home tab ------------------------------------------------------------------------------
+
+
+def home(connections: list[Connection], now: datetime, *, total: int | None = None) -> Message:
+    """The Home tab: the workspace's connections, newest first, one entry each. `total` counts them all when
+    `connections` is only the newest few (a Slack view holds at most 100 blocks)."""
+    if not connections:
+        return Message.of(
+            Heading("Eco connections in this workspace"),
+            Paragraph(rich("No connections yet.")),
+            Paragraph(
+                rich(
+                    "To connect an AWS account, type ",
+                    Bold("/eco connect [label]"),
+                    " in a channel I am a member of (invite me with /invite @Eco Connect) and answer the questions "
+                    "in the thread I open.",
+                )
+            ),
+            summary="No Eco connections yet in this workspace.",
+        )
+    blocks: list = [
+        Heading("Eco connections in this workspace"),
+        Paragraph(
+            rich(
+                "Newest first, as of ",
+                Time(now),
+                ". Start another with ",
+                Bold("/eco connect [label]"),
+                " in a channel; ",
+                Bold("/eco status <id>"),
+                " shows one in detail.",
+            )
+        ),
+    ]
+    blocks.extend(Checklist((_home_entry(connection, now),)) for connection in connections)
+    more = (total or 0) - len(connections)
+    if more > 0:
+        blocks.append(
+            Paragraph(rich(f"And {more} older connection{'s' if more != 1 else ''} not shown here; /eco status <id> shows any of them."))
+        )
+    return Message.of(*blocks, summary=f"Eco connections in this workspace: {total or len(connections)}")
+
+
+def _home_entry(connection: Connection, now: datetime) -> Item:
+    info = STEPS[Step(connection.step)]
+    account = rich("account ", Code(connection.account_id)) if connection.account_id else rich("account not known yet")
+    detail = rich(
+        *account,
+        f" · {info.label} · {_age(connection.created_at, now)} by ",
+        Mention(connection.requester_id),
+        # A line of its own: what someone has to do next, and where.
+        "\n",
+        *(rich("Waiting for: ", info.waits_for, " · ") if info.waits_for else ()),
+        ThreadLink(connection.channel_id, connection.thread_ts or "", "open its thread"),
+    )
+    return Item(title(connection), _status_of(connection), detail)
+
+
+def _age(started: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - started).total_seconds()))
+    if seconds < 60:
+        return "started just now"
+    if seconds < 3600:
+        return f"started {seconds // 60} min ago"
+    if seconds < 86400:
+        return f"started {seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"started {days} day{'s' if days != 1 else ''} ago"
 
 
 def unknown_connection(reference: str) -> Message:

@@ -69,10 +69,12 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         app.action(action_id)(_decision_listener(engine, kind))
 
     @app.event("app_home_opened")
-    def on_home_opened() -> None:
-        # Acknowledged so that Slack does not count the delivery as failed. The Home tab has no content of
-        # its own yet (its own issue); the Messages tab, where the window-end DM arrives, needs nothing here.
-        return None
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Also sent for the Messages tab (where the window-end DM arrives), which needs nothing from us.
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        team = body.get("team_id") or event.get("team") or ""
+        engine.show_home(Actor(team=team, user=event["user"], channel=event.get("channel") or ""))
 
     @app.event({"type": "app_uninstalled"})
     @app.event({"type": "tokens_revoked"})

@@ -23,6 +23,7 @@ def _call(method, **kwargs):
 class SlackChat:
     def __init__(self, client: WebClient):
         self.client = client
+        self._workspace: tuple[str, str] | None = None  # (team id, URL), from the first auth.test that answered
 
     def post(self, channel: str, message: Message, *, thread: str | None = None) -> str:
         response = _call(
@@ -59,6 +60,23 @@ class SlackChat:
     def direct(self, user: str, message: Message) -> str:
         opened = _call(self.client.conversations_open, users=user)
         return self.post(opened["channel"]["id"], message)
+
+    def publish_home(self, team: str, user: str, message: Message) -> None:
+        view = {"type": "home", "blocks": render.blocks(message, workspace_url=self._workspace_url(team))}
+        _call(self.client.views_publish, user_id=user, view=view)
+
+    def _workspace_url(self, team: str) -> str | None:
+        """The workspace's URL (`https://acme.slack.com/`), for thread permalinks: one auth.test, remembered,
+        instead of a chat.getPermalink per connection. None (links open the channel instead) when Slack does
+        not answer, or the token belongs to another workspace than `team`."""
+        if self._workspace is None:
+            try:
+                answer = _call(self.client.auth_test)
+            except ChatError:
+                return None  # asked again next time: a passing failure must not cost the permalinks for good
+            self._workspace = (str(answer.get("team_id") or ""), str(answer.get("url") or ""))
+        team_id, url = self._workspace
+        return url if team_id == team and url else None
 
 
 class SlackDirectory:

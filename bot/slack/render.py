@@ -1,13 +1,17 @@
 """Turns the engine's `Message` into Slack Block Kit and mrkdwn.
 
 All text is escaped here (`&`, `<`, `>`), so `<!channel>` or `<@U123>` typed by a user is shown, never
-acted on. Only `Mention` and `Link`, which the engine builds from validated values, become live markup.
+acted on. Only `Mention`, `Link` and `ThreadLink`, which the engine builds from validated values, become live
+markup. A `ThreadLink` becomes the thread's permalink when the caller knows the workspace's URL (from
+`auth.test`), else an `app_redirect` link that opens the channel.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from bot.engine.content import (
     Bold,
@@ -24,6 +28,7 @@ from bot.engine.content import (
     Rich,
     Status,
     Text,
+    ThreadLink,
     Time,
 )
 
@@ -39,6 +44,10 @@ ICONS = {
 SECTION_LIMIT = 3000  # Slack refuses section text longer than this
 HEADER_LIMIT = 150
 FALLBACK_LIMIT = 3000
+# What Slack ids and workspace URLs look like; anything else gets the link that needs neither.
+_CHANNEL_ID = re.compile(r"[A-Z0-9]{2,32}")
+_TS = re.compile(r"\d{1,12}\.\d{1,9}")
+_WORKSPACE_URL = re.compile(r"https://[a-z0-9.-]+\.slack(-gov)?\.com/")
 
 
 def escape(text: str) -> str:
@@ -56,7 +65,15 @@ def _code(value: str) -> str:
     return "`" + escape(value).replace("`", "ˋ") + "`"
 
 
-def inline(part: Inline) -> str:
+def thread_url(channel: str, thread: str, workspace_url: str | None = None) -> str:
+    """The thread's permalink (the form `chat.getPermalink` answers with) on the workspace's URL; without a
+    usable URL, `app_redirect`, which Slack documents for opening a channel (it cannot open a thread)."""
+    if workspace_url and _WORKSPACE_URL.fullmatch(workspace_url) and _CHANNEL_ID.fullmatch(channel) and _TS.fullmatch(thread):
+        return f"{workspace_url}archives/{channel}/p{thread.replace('.', '')}"
+    return "https://slack.com/app_redirect?" + urlencode({"channel": channel}, quote_via=quote)
+
+
+def inline(part: Inline, workspace_url: str | None = None) -> str:
     match part:
         case Text(value):
             return escape(value)
@@ -68,36 +85,39 @@ def inline(part: Inline) -> str:
             return f"<@{user_id}>"
         case Link(url, label):
             return f"<{escape(url).replace('|', '%7C')}|{escape(label).replace('|', '¦')}>"
+        case ThreadLink(channel, thread, label):
+            return inline(Link(thread_url(channel, thread, workspace_url), label))
         case Time(at):
             fallback = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
             return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
     raise TypeError(f"unknown inline piece {part!r}")
 
 
-def mrkdwn(line: Rich) -> str:
-    return "".join(inline(part) for part in line)
+def mrkdwn(line: Rich, workspace_url: str | None = None) -> str:
+    return "".join(inline(part, workspace_url) for part in line)
 
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def blocks(message: Message) -> list[dict[str, Any]]:
+def blocks(message: Message, *, workspace_url: str | None = None) -> list[dict[str, Any]]:
+    """`workspace_url` (auth.test's `url`) turns thread links into permalinks; see `thread_url`."""
     out: list[dict[str, Any]] = []
     for block in message.blocks:
         match block:
             case Heading(text):
                 out.append({"type": "header", "text": {"type": "plain_text", "text": _truncate(text, HEADER_LIMIT)}})
             case Paragraph(line):
-                out.append(_section(mrkdwn(line)))
+                out.append(_section(mrkdwn(line, workspace_url)))
             case Checklist(items):
                 lines = []
                 for item in items:
                     line = f"{ICONS[item.status]} {_bold(item.name)}"
                     if item.detail:
-                        line += f": {mrkdwn(item.detail)}"
+                        line += f": {mrkdwn(item.detail, workspace_url)}"
                     if item.fix:
-                        line += f"\n      ↳ _Fix:_ {mrkdwn(item.fix)}"
+                        line += f"\n      ↳ _Fix:_ {mrkdwn(item.fix, workspace_url)}"
                     lines.append(line)
                 out.extend(_section(chunk) for chunk in _chunks(lines, SECTION_LIMIT))
             case Buttons(buttons):

@@ -1,5 +1,5 @@
-"""The database schema: connections, their check results, approval decisions, scheduled notices and
-processed Slack events. Alembic migrations in `migrations/` create exactly this (a test checks for drift).
+"""The database schema: connections, their check results, approval decisions, scheduled notices,
+processed Slack events and who looks at the Home tab. Alembic migrations in `migrations/` create exactly this (a test checks for drift).
 
 Every table carries the Slack team id, and every query filters on it. Times are UTC-aware datetimes.
 """
@@ -157,3 +157,16 @@ class SlackEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class HomeViewer(Base):
+    """Someone who opened the bot's Home tab, and when last: whose Home is refreshed after a step."""
+
+    __tablename__ = "home_viewers"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # The refresh after a step reads a team's latest viewers.
+    __table_args__ = (Index("ix_home_viewers_team_opened", "team_id", "opened_at"),)

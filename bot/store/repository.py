@@ -5,7 +5,7 @@ reads each connection under the notice's own team.
 
 A transition is an `UPDATE .. WHERE id = :id AND version = :seen AND step = :from`: it applies once
 whatever the number of retries, double clicks or replicas racing for it. Idempotent inserts (event ids,
-notices) use the dialect's `ON CONFLICT DO NOTHING`.
+notices) use the dialect's `ON CONFLICT DO NOTHING`; recording a Home viewer is an upsert.
 """
 
 from __future__ import annotations
@@ -13,20 +13,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.engine.content import Item, plain
-from bot.store.models import CheckResult, Connection, Decision, Notice, SlackEvent
+from bot.store.models import CheckResult, Connection, Decision, HomeViewer, Notice, SlackEvent
+
+
+def _dialect_insert(session: Session):
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 
 def _insert_ignoring_conflicts(session: Session, model: type, values: dict[str, Any]) -> bool:
     """Insert a row unless it exists (by any unique key); True when this call inserted it."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__
     # RETURNING tells reliably whether a row went in (rowcount after ON CONFLICT differs between drivers).
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    statement = _dialect_insert(session)(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return session.execute(statement).first() is not None
 
 
@@ -58,6 +61,33 @@ def list_connections(session: Session, team_id: str, *, limit: int = 25) -> list
             select(Connection)
             .where(Connection.team_id == team_id, Connection.thread_ts.is_not(None))
             .order_by(Connection.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_connections(session: Session, team_id: str) -> int:
+    """How many connections `list_connections` could show, for "and N more"."""
+    return session.scalar(
+        select(func.count()).select_from(Connection).where(Connection.team_id == team_id, Connection.thread_ts.is_not(None))
+    ) or 0
+
+
+def record_home_viewer(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
+    """Remember that a user opened the Home tab now (one row per user: a later visit moves its time on)."""
+    statement = _dialect_insert(session)(HomeViewer).values(team_id=team_id, user_id=user_id, opened_at=now)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["team_id", "user_id"], set_={"opened_at": statement.excluded.opened_at})
+    )
+
+
+def home_viewers(session: Session, team_id: str, *, since: datetime, limit: int) -> list[str]:
+    """The users of a team who opened the Home tab since `since`, most recent first."""
+    return list(
+        session.scalars(
+            select(HomeViewer.user_id)
+            .where(HomeViewer.team_id == team_id, HomeViewer.opened_at >= since)
+            .order_by(HomeViewer.opened_at.desc(), HomeViewer.user_id)
             .limit(limit)
         )
     )

@@ -93,6 +93,7 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
         return 0
     finally:
         scheduler.stop()
+        engine.close()
         database.dispose()
         if demo_aws:
             demo_aws.stop()
