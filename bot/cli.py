@@ -1,4 +1,4 @@
-"""The `eco-bot` command line: `run`, `db upgrade`, `verify` and `template [publish]`.
+"""The `eco-bot` command line: `run`, `shell`, `doctor`, `db upgrade`, `verify` and `template [publish]`.
 
 Configuration problems end the command with one line naming the variable (no traceback).
 """
@@ -33,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
     publish = template_commands.add_parser("publish", help="upload the template to S3 and print the URL for ECO_TEMPLATE_URL")
     publish.add_argument("--bucket", required=True, help="the S3 bucket to upload to")
     publish.add_argument("--prefix", default="", help="key prefix (folder) in the bucket")
+    shell = commands.add_parser("shell", help="the conversation in this terminal (no Slack needed); --demo adds a fake AWS")
+    shell.add_argument("--demo", action="store_true", help="a fake AWS in this process with two customer accounts to connect")
+    shell.add_argument("--window", help="processing window, e.g. 30s (demo default 30s; else ECO_PROCESSING_WINDOW)")
+    shell.add_argument("--user", help="the Slack user ID you type as (switch with `as <ID>`)")
     verify = commands.add_parser(
         "verify", help="run a connection's checks against AWS from a terminal (exit 1 when a check does not pass)"
     )
@@ -40,6 +44,10 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--role-arn", required=True, help="the RoleArn output of the customer's stack")
     verify.add_argument("--external-id", required=True, help="the connection's external ID")
     verify.add_argument("--json", action="store_true", help="print the results as JSON")
+    doctor = commands.add_parser(
+        "doctor", help="check the deployment: settings, Slack token and scopes, AWS identity, template URL, database"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the results as JSON")
     return root
 
 
@@ -53,8 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "template":
             return _template(args)
+        if args.command == "shell":
+            return _shell(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "doctor":
+            from bot import doctor
+
+            logging.getLogger().setLevel(logging.WARNING)  # the checklist is the output; keep the log quiet
+            return doctor.main(as_json=args.json)
         if args.command == "db":
             return _db_upgrade()
         return _run(args)
@@ -91,6 +106,18 @@ def _template(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _shell(args: argparse.Namespace) -> int:
+    from bot.settings import parse_duration
+    from bot.terminal.session import run_shell
+
+    logging.getLogger().setLevel(logging.WARNING)  # the conversation is the output
+    try:
+        window = parse_duration(args.window) if args.window else None
+    except ValueError as error:
+        raise SettingsError(f"--window: {error}") from None
+    return run_shell(load_settings(), demo=args.demo, window=window, user=args.user)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ mocked away. The fake:
 * refuses calls without a bot/app token, like Slack's ``not_authed``;
 * answers ``apps.connections.open`` (Socket Mode) with ``socket_mode_url``, only
   for an app-level token sent in the Authorization header, as Slack does.
+* reports ``oauth_scopes`` (when set) in the ``x-oauth-scopes`` response header
+  of every answered call, as Slack reports the token's granted scopes.
 
 It binds 127.0.0.1 on an ephemeral port and never contacts anything else.
 """
@@ -125,6 +127,9 @@ class FakeSlack:
         # What apps.connections.open answers as ``url``: the Socket Mode endpoint to connect to
         # (tests.fakes.socket_mode.FakeSocketMode.url). None: the method fails, naming this attribute.
         self.socket_mode_url: Optional[str] = None
+        # The scopes the token holds, sent as Slack does in the ``x-oauth-scopes`` header of each answered
+        # call (what `eco-bot doctor` compares with manifest.yml). None: no such header.
+        self.oauth_scopes: Optional[List[str]] = None
 
     # ----- lifecycle -------------------------------------------------------
 
@@ -318,7 +323,8 @@ class FakeSlack:
             return rule.status, headers, {"ok": False, "error": rule.error}
         handler = _METHOD_HANDLERS.get(method)
         body = handler(self, params) if handler else {"ok": True}
-        return 200, {}, body
+        scopes = self.oauth_scopes
+        return 200, ({"x-oauth-scopes": ",".join(scopes)} if scopes is not None else {}), body
 
     def _take_rule(self, method: str, params: Params) -> Optional[_FailureRule]:
         with self._lock:
