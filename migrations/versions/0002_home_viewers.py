@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 09:00:00.000000
+Create Date: 2026-11-27 10:40:00.000000
 
 """
 from typing import Sequence, Union
