@@ -28,7 +28,7 @@ import boto3
 import yaml
 
 from bot.engine.content import Code, Item, Status, plain, rich
-from bot.settings import README_HINT, Settings
+from bot.settings import README_HINT, Settings, unknown_variables
 from bot.terminal import render
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Loaded:
 
     settings: Settings | None
     invalid: dict[str, str] = field(default_factory=dict)  # variable -> what is wrong
+    env_file: str | None = ".env"
 
     def unusable(self, *variables: str) -> str | None:
         """Why a check needing `variables` cannot run, or None when it can."""
@@ -88,7 +89,7 @@ def load(env_file: str | None = ".env") -> Loaded:
     defaults: dict[str, object] = {}
     for _ in range(len(Settings.model_fields) + 1):
         try:
-            return Loaded(Settings(_env_file=env_file, **defaults), invalid)  # type: ignore[call-arg]
+            return Loaded(Settings(_env_file=env_file, **defaults), invalid, env_file)  # type: ignore[call-arg]
         except ValidationError as error:
             for problem in error.errors():
                 field_name = _field_name(problem.get("loc", ()))
@@ -144,6 +145,10 @@ def check_settings(loaded: Loaded) -> list[Item]:
                 rich("Set the one for your mode, from the app's Basic Information page."),
             )
         )
+    items += [
+        Item("Unknown setting", Status.FAIL, rich(problem, "."), rich("Correct or remove it: `eco-bot run` refuses to start with it."))
+        for problem in unknown_variables(loaded.env_file)
+    ]
     if not items:
         mode = "Socket Mode (SLACK_APP_TOKEN is set)" if settings.slack_app_token else "HTTP mode"
         items.append(Item(SETTINGS, Status.PASS, rich(f"Valid; `eco-bot run` will start in {mode}.")))

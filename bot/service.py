@@ -71,6 +71,8 @@ def build_service(
             processing_window=settings.processing_window,
             approvers=settings.approvers,
             allow_self_approval=settings.allow_self_approval,
+            requesters=settings.requesters,
+            allowed_channels=settings.allowed_channels,
             template_url=settings.template_url,
         ),
         clock=clock or SystemClock(),

@@ -22,6 +22,9 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Slack IDs: users start with U or W (enterprise), user groups with S.
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
+# ECO_TEST_* variables belong to the test suite (e.g. ECO_TEST_POSTGRES_URL), not to the bot.
+_NOT_SETTINGS_PREFIX = "ECO_TEST_"
 # A token pasted into the wrong variable is a common setup mistake; name where the right one is found.
 _TOKEN_KINDS = {
     "slack_bot_token": ("xoxb-", "a bot token (OAuth & Permissions, Bot User OAuth Token)"),
@@ -53,7 +56,7 @@ def format_duration(value: timedelta) -> str:
 
 @dataclass(frozen=True)
 class Approvers:
-    """ECO_APPROVERS, split into user IDs and user-group IDs."""
+    """A list of people by Slack ID (ECO_APPROVERS, ECO_REQUESTERS), split into user IDs and user-group IDs."""
 
     users: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
@@ -104,13 +107,27 @@ class Settings(BaseSettings):
     trusted_principal_arn: str | None = Field(None, alias="ECO_TRUSTED_PRINCIPAL_ARN")
     template_url: str | None = Field(None, alias="ECO_TEMPLATE_URL")
     scheduler_interval: Annotated[timedelta, NoDecode] = Field(timedelta(seconds=30), alias="ECO_SCHEDULER_INTERVAL")
+    # Empty means anyone may start a connection, anywhere: unlike ECO_APPROVERS, where empty means nobody.
+    requesters: Annotated[Approvers, NoDecode] = Field(default_factory=Approvers, alias="ECO_REQUESTERS")
+    allowed_channels: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="ECO_ALLOWED_CHANNELS")
 
     @field_validator("processing_window", "scheduler_interval", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
 
-    @field_validator("approvers", mode="before")
+    @field_validator("allowed_channels", mode="before")
+    @classmethod
+    def _channels(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        channels = frozenset(part.strip() for part in value.split(",") if part.strip())
+        for channel in channels:
+            if not _CHANNEL_ID.match(channel):
+                raise ValueError(f"{channel!r} is not a Slack channel ID (C… or G…); use IDs, never #names")
+        return channels
+
+    @field_validator("approvers", "requesters", mode="before")
     @classmethod
     def _approvers(cls, value: object) -> object:
         return Approvers.parse(value) if isinstance(value, str) else value
@@ -178,7 +195,14 @@ class Settings(BaseSettings):
 
 
 def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
-    """Build the settings once, turning pydantic's report into one line that names the variable."""
+    """Build the settings once, turning pydantic's report into one line that names the variable.
+
+    An ECO_* variable the bot does not know is refused too: a typo in a permission setting (ECO_APROVERS)
+    must not silently leave its default in force.
+    """
+    unknown = unknown_variables(env_file)
+    if unknown:
+        raise SettingsError("; ".join(unknown) + f" ({README_HINT}).")
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
@@ -197,3 +221,23 @@ def _variable_name(location: tuple) -> str:
         return "settings"
     field = Settings.model_fields.get(str(location[0]))
     return (field.alias if field and field.alias else str(location[0])).upper()
+
+
+def unknown_variables(env_file: str | None = ".env") -> list[str]:
+    """One line per ECO_* variable (in the environment or the .env file) that is not a setting."""
+    import difflib
+    import os
+
+    from dotenv import dotenv_values
+
+    known = sorted(field.alias for field in Settings.model_fields.values() if field.alias and field.alias.startswith("ECO_"))
+    names = set(os.environ)
+    if env_file and os.path.exists(env_file):
+        names |= set(dotenv_values(env_file))
+    problems = []
+    for name in sorted(n for n in names if n.upper().startswith("ECO_") and not n.upper().startswith(_NOT_SETTINGS_PREFIX)):
+        if name.upper() in known:
+            continue
+        guess = difflib.get_close_matches(name.upper(), known, n=1)
+        problems.append(f"{name} is not a setting of this bot" + (f" (did you mean {guess[0]}?)" if guess else ""))
+    return problems

@@ -330,3 +330,11 @@ def test_a_configured_principal_the_bot_does_not_act_as_is_a_warning():
     assert principal_item("arn:aws:iam::111122223333:root", session).status is Status.PASS
     other = principal_item("arn:aws:iam::444455556666:role/EcoBot", session)
     assert other.status is Status.WARN and "refuse its AssumeRole" in plain(other.detail)
+
+
+def test_an_unknown_eco_variable_is_a_failed_line(tmp_path: Path, fake_slack):
+    (tmp_path / ".env").write_text("ECO_APROVERS=U1\n")
+    result = eco_bot(tmp_path, "doctor", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                     ECO_SLACK_API_URL=fake_slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}")
+    assert result.returncode == 1
+    assert "[FAIL]    Unknown setting: ECO_APROVERS is not a setting of this bot (did you mean ECO_APPROVERS?)." in result.stdout

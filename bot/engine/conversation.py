@@ -49,6 +49,8 @@ class Policy:
     processing_window: timedelta
     approvers: Approvers
     allow_self_approval: bool = False
+    requesters: Approvers = Approvers()  # empty: anyone may start a connection
+    allowed_channels: frozenset[str] = frozenset()  # empty: in any channel
     template_url: str | None = None
     check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
     notice_lease: timedelta = timedelta(minutes=2)
@@ -103,10 +105,30 @@ class Engine:
         if verb == "verify":
             return self.verify(actor, rest)
         if verb in ("", "help"):
-            return script.help_text()
-        return script.help_text(note="I do not know that command. Here is what I can do:")
+            return script.help_text(rights=self._rights(actor))
+        return script.help_text(note="I do not know that command. Here is what I can do:", rights=self._rights(actor))
+
+    def _rights(self, actor: Actor) -> script.Rights:
+        """What this person may do here, for /eco help (the same checks as the commands themselves make)."""
+        return script.Rights(
+            start=self._start_refusal(actor) is None,
+            approve=bool(self.policy.approvers) and self._is_approver(actor.user),
+            self_approval=self.policy.allow_self_approval,
+        )
+
+    def _start_refusal(self, actor: Actor) -> str | None:
+        """Why `actor` may not start a connection here, or None. ECO_ALLOWED_CHANNELS, then ECO_REQUESTERS."""
+        allowed = self.policy.allowed_channels
+        if allowed and actor.channel not in allowed:
+            return "Connections are started only in the channels named in ECO_ALLOWED_CHANNELS: " + ", ".join(sorted(allowed)) + "."
+        if self.policy.requesters and not self._is_member(actor.user, self.policy.requesters):
+            return "Only the people named in ECO_REQUESTERS may start connections."
+        return None
 
     def start(self, actor: Actor, label_text: str) -> Message:
+        refusal = self._start_refusal(actor)
+        if refusal:
+            return Message.text(refusal, " Nothing was started.")
         label = " ".join(label_text.split())
         if len(label) > MAX_LABEL:
             return Message.text(f"A label is at most {MAX_LABEL} characters; that one has {len(label)}. Nothing was started.")
@@ -401,15 +423,18 @@ class Engine:
         return None
 
     def _is_approver(self, user: str) -> bool:
-        approvers = self.policy.approvers
-        if user in approvers.users:
+        return self._is_member(user, self.policy.approvers)
+
+    def _is_member(self, user: str, people: Approvers) -> bool:
+        """Whether `user` is named in `people`, directly or through a user group. Fails closed."""
+        if user in people.users:
             return True
-        for group in sorted(approvers.groups):
+        for group in sorted(people.groups):
             try:
                 if user in self.directory.group_members(group):
                     return True
             except Exception as error:  # an unreadable group grants nothing
-                log.warning("could not read members of user group %s (%s): treated as not an approver", group, error)
+                log.warning("could not read members of user group %s (%s): treated as not a member", group, error)
         return False
 
     # --- the end of the processing window ----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.engine.content import (
@@ -376,12 +377,30 @@ DIRECT_MESSAGE_NOTE = (
 )
 
 
-def help_text(*, note: str | None = None) -> Message:
+@dataclass(frozen=True)
+class Rights:
+    """What one person may do, for /eco help."""
+
+    start: bool = True
+    approve: bool = False
+    self_approval: bool = False
+
+
+def help_text(*, note: str | None = None, rights: Rights | None = None) -> Message:
     blocks: list = []
     if note:
         blocks.append(Paragraph(rich(note)))
     blocks.append(Heading("Eco Connect: connect an AWS account to Eco, verified step by step"))
     blocks.append(Checklist(tuple(Item(command, Status.TODO, rich(what)) for command, what in COMMANDS)))
+    if rights is not None:
+        may = [
+            "start a connection here" if rights.start else "not start a connection here (see ECO_REQUESTERS and ECO_ALLOWED_CHANNELS)",
+            ("approve or reject connections" + ("" if rights.self_approval else " started by others"))
+            if rights.approve
+            else "not approve or reject connections (only ECO_APPROVERS may)",
+            "cancel the connections you started" + (", and any other" if rights.approve else ""),
+        ]
+        blocks.append(Paragraph(rich("You may: ", "; ".join(may), ".")))
     return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco verify, /eco cancel, /eco help")
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
+from cachetools import TTLCache
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.engine.content import Message
 from bot.engine.ports import ChatError
 from bot.slack import render
+
+GROUP_CACHE_SECONDS = 60.0
 
 
 def _call(method, **kwargs):
@@ -80,9 +85,21 @@ class SlackChat:
 
 
 class SlackDirectory:
-    def __init__(self, client: WebClient):
+    """User-group members from Slack, remembered briefly: a burst of clicks costs one call per group, and a
+    member removed from a group loses their rights within GROUP_CACHE_SECONDS. Failures are not remembered."""
+
+    def __init__(self, client: WebClient, *, ttl: float = GROUP_CACHE_SECONDS):
         self.client = client
+        self._members: TTLCache[str, frozenset[str]] = TTLCache(maxsize=256, ttl=ttl)
+        self._lock = threading.Lock()
 
     def group_members(self, group_id: str) -> frozenset[str]:
+        with self._lock:
+            cached = self._members.get(group_id)
+        if cached is not None:
+            return cached
         response = _call(self.client.usergroups_users_list, usergroup=group_id)
-        return frozenset(response.get("users", []))
+        members = frozenset(response.get("users", []))
+        with self._lock:
+            self._members[group_id] = members
+        return members

@@ -1,5 +1,5 @@
 """The database schema: connections, their check results, approval decisions, scheduled notices,
-processed Slack events and who looks at the Home tab. Alembic migrations in `migrations/` create exactly this (a test checks for drift).
+processed Slack events, who looks at the Home tab, and the audit trail. Alembic migrations in `migrations/` create exactly this (a test checks for drift).
 
 Every table carries the Slack team id, and every query filters on it. Times are UTC-aware datetimes.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -170,3 +171,33 @@ class HomeViewer(Base):
 
     # The refresh after a step reads a team's latest viewers.
     __table_args__ = (Index("ix_home_viewers_team_opened", "team_id", "opened_at"),)
+
+
+class AuditEvent(Base):
+    """One action or decision, as it happened: who, what, when, on which connection and step, and how it ended.
+
+    Append-only: `bot.store.audit.record_audit` inserts rows and nothing updates or deletes them (the ORM refuses
+    to, below, and on PostgreSQL a trigger refuses any UPDATE, DELETE or TRUNCATE).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    # No foreign key: the record outlives what it is about, and a refused click may name no connection at all.
+    connection_id: Mapped[int | None] = mapped_column(Integer)
+    step: Mapped[str | None] = mapped_column(String(32))  # the connection's step when it happened
+    actor_id: Mapped[str] = mapped_column(String(32))  # a Slack user id, or "eco-bot" for the bot's own actions
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))  # done, refused or failed
+    detail: Mapped[str] = mapped_column(Text)  # short, never a secret; user text shortened
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    # `/eco audit <id>` reads one connection's newest events.
+    __table_args__ = (Index("ix_audit_events_team_connection", "team_id", "connection_id", "id"),)
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper, _connection, target: AuditEvent) -> None:
+    raise TypeError(f"audit event {target.id} is append-only: it may not be changed or deleted")

@@ -62,6 +62,9 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
             processing_window=window or settings.processing_window,
             approvers=approvers,
             allow_self_approval=settings.allow_self_approval,
+            # The demo is for trying the bot: nobody and no channel is kept out of it.
+            requesters=Approvers() if demo else settings.requesters,
+            allowed_channels=frozenset() if demo else settings.allowed_channels,
             template_url=template_url,
         ),
         clock=SystemClock(),
