@@ -1,4 +1,4 @@
-"""The `eco-bot` command line: `run`, `shell`, `doctor`, `db upgrade`, `verify` and `template [publish]`.
+"""The `eco-bot` command line: `run`, `shell`, `doctor`, `db upgrade`, `audit export`, `verify` and `template [publish]`.
 
 Configuration problems end the command with one line naming the variable (no traceback).
 """
@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
         "doctor", help="check the deployment: settings, Slack token and scopes, AWS identity, template URL, database"
     )
     doctor.add_argument("--json", action="store_true", help="print the results as JSON")
+    audit = commands.add_parser("audit", help="the audit trail: every action and decision on connections")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_commands.add_parser("export", help="write the audit trail to stdout (streamed), for a compliance team")
+    export.add_argument("--since", help="only events at or after this date (YYYY-MM-DD, UTC) or ISO 8601 date and time")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="JSON lines (default) or CSV with a header")
     return root
 
 
@@ -70,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
             logging.getLogger().setLevel(logging.WARNING)  # the checklist is the output; keep the log quiet
             return doctor.main(as_json=args.json)
+        if args.command == "audit":
+            from bot import audit_export
+
+            return audit_export.main(since=args.since, fmt=args.format)
         if args.command == "db":
             return _db_upgrade()
         return _run(args)

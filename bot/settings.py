@@ -25,6 +25,7 @@ _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
 # ECO_TEST_* variables belong to the test suite (e.g. ECO_TEST_POSTGRES_URL), not to the bot.
 _NOT_SETTINGS_PREFIX = "ECO_TEST_"
+APPROVAL_STEPS = frozenset({"bucket", "role"})
 # A token pasted into the wrong variable is a common setup mistake; name where the right one is found.
 _TOKEN_KINDS = {
     "slack_bot_token": ("xoxb-", "a bot token (OAuth & Permissions, Bot User OAuth Token)"),
@@ -110,8 +111,22 @@ class Settings(BaseSettings):
     # Empty means anyone may start a connection, anywhere: unlike ECO_APPROVERS, where empty means nobody.
     requesters: Annotated[Approvers, NoDecode] = Field(default_factory=Approvers, alias="ECO_REQUESTERS")
     allowed_channels: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="ECO_ALLOWED_CHANNELS")
+    required_approvals: int = Field(1, ge=1, le=10, alias="ECO_REQUIRED_APPROVALS")
+    approval_steps: Annotated[frozenset[str], NoDecode] = Field(frozenset({"role"}), alias="ECO_APPROVAL_STEPS")
+    approval_reminder: Annotated[timedelta, NoDecode] = Field(timedelta(hours=4), alias="ECO_APPROVAL_REMINDER")
 
-    @field_validator("processing_window", "scheduler_interval", mode="before")
+    @field_validator("approval_steps", mode="before")
+    @classmethod
+    def _approval_steps(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        steps = frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+        unknown = steps - APPROVAL_STEPS
+        if unknown or not steps:
+            raise ValueError("expected one or both of: bucket, role (the steps after which approval is needed)")
+        return steps
+
+    @field_validator("processing_window", "scheduler_interval", "approval_reminder", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value

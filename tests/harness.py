@@ -16,7 +16,7 @@ from bot.service import Service, build_service
 from bot.settings import Settings, load_settings
 from bot.slack.http import make_server
 from bot.store.db import session_factory
-from bot.store.models import Connection
+from bot.store.models import AuditEvent, Connection
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_requests import SlackSigner, post
 
@@ -119,6 +119,23 @@ class RunningBot:
         status, _ = post(self.events_url, body, headers)
         return status, name
 
+    def reject(self, value: str, *, user: str, message_ts: str, reason: str, channel: str = CHANNEL,
+               team: str = TEAM) -> tuple[int, str]:
+        """Press Reject, wait for the reason form Slack opens, and submit it with `reason`.
+        Returns the HTTP status and body of the submission (Slack shows form errors from that body)."""
+        opened_before = len(self.fake.calls("views.open"))
+        status, _ = self.click("eco_reject", value, user=user, message_ts=message_ts, channel=channel, team=team)
+        assert status == 200
+        view = self.fake.wait_for("views.open", count=opened_before + 1)[-1].params["view"]
+        return self.submit_reason(view, user=user, reason=reason, team=team)
+
+    def submit_reason(self, view: dict, *, user: str, reason: str, team: str = TEAM) -> tuple[int, str]:
+        values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+        body, headers = self.signer.view_submission(
+            view["callback_id"], values, user_id=user, private_metadata=view["private_metadata"], team_id=team
+        )
+        return post(self.events_url, body, headers)
+
     # --- what the tests look at ------------------------------------------------------------------
 
     def connection(self, connection_id: int | None = None) -> Connection:
@@ -149,6 +166,15 @@ class RunningBot:
                 name: sorted(tuple(row) for row in connection.execute(table.select()))
                 for name, table in metadata.tables.items()
             }
+
+    def audit_trail(self, connection_id: int | None = None) -> list[tuple]:
+        """The audit trail in the order it was recorded, as (connection_id, step, actor_id, action, outcome, detail):
+        apart from `snapshot`, which shows the conversation's state (a refusal changes that, not this)."""
+        with session_factory(self.database)() as session:
+            query = select(AuditEvent).order_by(AuditEvent.id)
+            if connection_id is not None:
+                query = query.where(AuditEvent.connection_id == connection_id)
+            return [(e.connection_id, e.step, e.actor_id, e.action, e.outcome, e.detail) for e in session.scalars(query)]
 
 
 @dataclass

@@ -55,7 +55,7 @@ def test_from_connect_to_the_window_notice(database_url: str, make_bot, customer
     assert connection.role_arn == role_arn and connection.account_id == CUSTOMER_ACCOUNT
     approval = thread.wait_for_post("waiting for approval")[0]
     buttons = [b for b in approval.params["blocks"] if b["type"] == "actions"][0]["elements"]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [("eco_approve", str(connection.id)), ("eco_reject", str(connection.id))]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [("eco_approve", f"{connection.id}:1"), ("eco_reject", f"{connection.id}:1")]
 
     # 5. An approver approves: the buttons are replaced by who decided, and processing starts.
     status, _ = bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval.response["ts"])
@@ -85,7 +85,11 @@ def test_from_connect_to_the_window_notice(database_url: str, make_bot, customer
     with session_factory(bot.database)() as session:
         assert [(d.user_id, d.decision) for d in session.scalars(select(Decision))] == [(APPROVER, "approve")]
         notices = list(session.scalars(select(Notice)))
-        assert [(n.kind, n.state, n.posted_ts) for n in notices] == [("window_end", "sent", notice.response["ts"])]
+        # The window notice was sent once; the approval reminder was dropped when the approval came in time.
+        assert sorted((n.kind, n.state, n.posted_ts) for n in notices) == [
+            ("approval_reminder:1", "dropped", None),
+            ("window_end", "sent", notice.response["ts"]),
+        ]
         assert connection.window_ends_at is not None and connection.window_ends_at.tzinfo is not None
 
 

@@ -101,7 +101,7 @@ def test_a_step_refreshes_home_for_those_who_opened_it(make_bot, sqlite_url, cus
     connection = bot.connection()
     bot.reply(customer.launch_stack(external_id=connection.external_id, bucket="acme-cur"), thread=thread.ts)
     approval = thread.wait_for_post("waiting for approval")[0]
-    text = home_text(homes(bot, APPROVER, "an approver to press Approve")[-1])
+    text = home_text(homes(bot, APPROVER, "approvers to press Approve")[-1])
     assert f"account `{CUSTOMER_ACCOUNT}`" in text and "account not known yet" not in text
 
     bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval.response["ts"])

@@ -62,7 +62,7 @@ def test_eco_slash_command(manifest):
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/eco"
     assert command["description"]
-    assert command["usage_hint"] == "connect [label] | status [id] | cancel <id> | help"
+    assert command["usage_hint"] == "connect [label] | status [id] | verify <id> | audit <id> | cancel <id> | help"
     assert command["should_escape"] is False
     # Socket Mode: no URL; the HTTP-mode URL is left as a comment for admins.
     assert "url" not in command

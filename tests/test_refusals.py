@@ -22,7 +22,7 @@ def _to_approval(bot: RunningBot, customer: CustomerAccount, thread: Thread):
     connection = bot.wait_for_step("awaiting_approval")
     approval = thread.wait_for_post("waiting for approval")[0]
     # The root checklist is updated last: once it shows the approval step, the bot has finished its writes.
-    bot.fake.wait_for("chat.update", lambda p: p.get("ts") == thread.ts and "Waiting for: an approver" in message_text(p))
+    bot.fake.wait_for("chat.update", lambda p: p.get("ts") == thread.ts and "Waiting for: approvers" in message_text(p))
     return connection, approval.response["ts"]
 
 
@@ -137,27 +137,27 @@ def test_a_double_click_approves_once(make_bot, database_url, customer):
     time.sleep(0.5)
     assert len([c for c in thread.posts() if "Eco is now processing" in message_text(c.params)]) == 1
     assert len(bot.snapshot()["decisions"]) == 1
-    assert len(bot.snapshot()["notices"]) == 1
+    assert [n[3] for n in bot.snapshot()["notices"] if n[3] == "window_end"] == ["window_end"]
     # The click that lost is told why it did nothing.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not (refusals := [r.body["text"] for n in (first[1], second[1]) for r in bot.fake.responses(n)]):
         time.sleep(0.05)
-    assert len(refusals) == 1 and ("not waiting for approval" in refusals[0] or "decided a moment ago" in refusals[0])
+    assert len(refusals) == 1 and ("not waiting for approval" in refusals[0] or "already decided" in refusals[0])
 
 
 def test_a_decided_connection_refuses_more_clicks(make_bot, sqlite_url, customer):
     bot = make_bot(sqlite_url, ECO_PROCESSING_WINDOW="1h")
     thread = start_connection(bot)
     connection, approval_ts = _to_approval(bot, customer, thread)
-    bot.click("eco_reject", str(connection.id), user=APPROVER, message_ts=approval_ts)
-    bot.wait_for_step("rejected")
-    thread.wait_for_post("Rejected by")
+    bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval_ts)
+    bot.wait_for_step("processing")
+    thread.wait_for_post("Eco is now processing")
     before = bot.snapshot()
 
-    _, name = bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval_ts)
+    _, name = bot.click("eco_reject", str(connection.id), user=APPROVER, message_ts=approval_ts)
 
-    assert "is not waiting for approval (it is rejected)" in _refusal_text(bot, name)
-    assert bot.snapshot() == before
+    assert "is not waiting for approval (it is processing)" in _refusal_text(bot, name)
+    assert bot.snapshot() == before and not bot.fake.calls("views.open")
 
 
 # --- answers in the thread ---------------------------------------------------------------------------

@@ -6,6 +6,9 @@ and answers through the `Chat` port; it knows nothing of Slack. Every change of 
 transition in the database (see `bot.store.repository.transition`), so a retried event, a second reply
 racing the first, a double click or a second replica applies it once. Slow work (AWS checks) runs only
 after the step has been claimed in the database, and a check interrupted by a restart is resumed.
+
+Every action, decision and refusal is appended to the audit trail (`_audit`), in the transaction of the change
+it records when there is one, so that a change is never saved without its record.
 """
 
 from __future__ import annotations
@@ -18,26 +21,30 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.template import quick_create_url, stack_name_for
 from bot.engine import script
-from bot.engine.content import Item, Message, Status
-from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_role_arn
+from bot.engine.content import Item, Message, Status, plain, shorten
+from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_decision_ref, parse_role_arn
 from bot.engine.ports import Actor, Chat, ChatError, Clock, Directory, Verifier
-from bot.engine.steps import AWAITING_ANSWER, CHECKING, STEPS, Step
+from bot.engine.steps import AFTER_APPROVAL, AFTER_REJECTION, APPROVAL_FOR, AWAITING_ANSWER, CHECKING, STEPS, Step
 from bot.settings import Approvers
 from bot.store import repository as repo
-from bot.store.models import Connection, Notice
+from bot.store.audit import BOT_ACTOR, Outcome, audit_for_connection, record_audit
+from bot.store.models import Connection, Decision, Notice
 
 log = logging.getLogger(__name__)
 
 MAX_LABEL = 80
 WINDOW_END = "window_end"
+REMINDER = "approval_reminder"  # notice kinds are `approval_reminder:<round>`: one reminder per request
 # The newest connections the Home tab lists: one block each, well within Slack's 100 blocks per view.
 HOME_CONNECTIONS = 40
+AUDIT_SHOWN = 50  # the newest events /eco audit shows; the export has them all
 
 Progress = Callable[[list[Item]], None]
 
@@ -50,6 +57,9 @@ class Policy:
     approvers: Approvers
     allow_self_approval: bool = False
     requesters: Approvers = Approvers()  # empty: anyone may start a connection
+    required_approvals: int = 1  # distinct approvers per approval request
+    approval_steps: frozenset[str] = frozenset({"role"})  # after which answers ("bucket", "role") approval is needed
+    approval_reminder: timedelta = timedelta(hours=4)  # approvers are reminded once after this long
     allowed_channels: frozenset[str] = frozenset()  # empty: in any channel
     template_url: str | None = None
     check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
@@ -59,6 +69,10 @@ class Policy:
     # this many at most: a step costs at most that many calls, whatever the size of the workspace.
     home_audience: timedelta = timedelta(days=7)
     home_refresh_limit: int = 50
+
+
+class _Raced(Exception):
+    """A fenced write found the connection changed since it was read."""
 
 
 class Engine:
@@ -104,6 +118,8 @@ class Engine:
             return self.cancel(actor, rest)
         if verb == "verify":
             return self.verify(actor, rest)
+        if verb == "audit":
+            return self.audit(actor, rest)
         if verb in ("", "help"):
             return script.help_text(rights=self._rights(actor))
         return script.help_text(note="I do not know that command. Here is what I can do:", rights=self._rights(actor))
@@ -128,9 +144,11 @@ class Engine:
     def start(self, actor: Actor, label_text: str) -> Message:
         refusal = self._start_refusal(actor)
         if refusal:
+            self._audit(None, actor.team, None, actor.user, "connect", "refused", f"{refusal} (in {actor.channel})")
             return Message.text(refusal, " Nothing was started.")
         label = " ".join(label_text.split())
         if len(label) > MAX_LABEL:
+            self._audit(None, actor.team, None, actor.user, "connect", "refused", f"a label of {len(label)} characters")
             return Message.text(f"A label is at most {MAX_LABEL} characters; that one has {len(label)}. Nothing was started.")
         now = self.clock.now()
         with self.sessions.begin() as session:
@@ -155,9 +173,11 @@ class Engine:
         except ChatError as error:
             with self.sessions.begin() as session:
                 session.delete(session.merge(connection))
+                self._audit(session, actor.team, None, actor.user, "connect", "failed", f"not posted in {actor.channel} ({error.code})")
             return script.not_posted(error.code)
         with self.sessions.begin() as session:
             session.merge(connection).thread_ts = thread_ts
+            self._audit(session, actor.team, connection, actor.user, "connect", "done", f"in {actor.channel}; label: {label or '(none)'}")
         connection.thread_ts = thread_ts
         self._post(connection, script.ask_bucket(connection))
         self._refresh_home(actor.team)
@@ -180,20 +200,26 @@ class Engine:
         with self.sessions() as session:
             connection = self._find(session, actor.team, reference)
         if connection is None:
+            self._audit(None, actor.team, None, actor.user, "cancel", "refused", f"no connection {shorten(reference)} here")
             return script.unknown_connection(reference)
         if STEPS[Step(connection.step)].finished:
+            self._audit(None, actor.team, connection, actor.user, "cancel", "refused", "already finished")
             return Message.text(f"Connection #{connection.id} is already {STEPS[Step(connection.step)].label}.")
         if actor.user != connection.requester_id and not self._is_approver(actor.user):
+            self._audit(None, actor.team, connection, actor.user, "cancel", "refused", "not the requester or an approver")
             return Message.text(
                 f"Only the person who started connection #{connection.id} or an approver may cancel it. Nothing was changed."
             )
+        was = connection.step
         with self.sessions.begin() as session:
             if not repo.transition(session, connection, Step.CANCELLED, self.clock.now()):
+                self._audit(session, actor.team, connection, actor.user, "cancel", "refused", "it changed meanwhile")
                 return Message.text(f"Connection #{connection.id} changed while you asked; nothing was cancelled. Try again.")
             repo.drop_pending_notices(session, connection)
+            self._audit(session, actor.team, connection, actor.user, "cancel", "done", step=was)
         self._post(connection, script.cancelled(connection, actor.user))
-        if connection.approval_message_ts:
-            self._update(connection.channel_id, connection.approval_message_ts, script.approval_withdrawn(connection))
+        if connection.approval_message_ts and was in APPROVAL_FOR:  # an open request loses its buttons
+            self._update(connection.channel_id, connection.approval_message_ts, script.approval_withdrawn(connection, APPROVAL_FOR[Step(was)]))
         self._refresh_root(connection)
         return Message.text(f"Connection #{connection.id} is cancelled.")
 
@@ -227,6 +253,7 @@ class Engine:
                     claimed = repo.transition(
                         session, connection, AWAITING_ANSWER[step], self.clock.now(), pending_answer=str(answer)
                     )
+            self._audit(session, actor.team, connection, actor.user, ANSWERS[step], *_answer_outcome(text, answer, claimed), step=step)
         if isinstance(answer, Invalid):
             what = "bucket name" if step is Step.AWAITING_BUCKET else "role ARN"
             self._post(connection, script.refusal(answer, text, what))
@@ -253,16 +280,27 @@ class Engine:
             to_step, changes = CHECKING[step], {}
         elif step is Step.CHECKING_BUCKET:
             to_step, changes = Step.AWAITING_ROLE, {"bucket": answer}
+            if "bucket" in self.policy.approval_steps:
+                to_step = Step.AWAITING_BUCKET_APPROVAL
         else:
             # `answer` is the canonical ARN (arn:aws:iam::<account>:role/...), so field 4 is the account.
             to_step, changes = Step.AWAITING_APPROVAL, {"role_arn": answer, "account_id": answer.split(":")[4]}
+            if "role" not in self.policy.approval_steps:
+                to_step = Step.PROCESSING
         now = self.clock.now()
+        if to_step in APPROVAL_FOR:
+            changes["approval_round"] = connection.approval_round + 1  # a new request: earlier clicks do not count
+        elif to_step is Step.PROCESSING:
+            changes["window_ends_at"] = now + self.policy.processing_window
         with self.sessions.begin() as session:
             moved = repo.transition(session, connection, to_step, now, pending_answer=None, **changes)
             if moved:
                 repo.replace_checks(session, connection, what, items, now)
+                self._schedule_follow_ups(session, connection, now)
+                self._audit(session, connection.team_id, connection, BOT_ACTOR, "checks", *_checks_outcome(f"{what} {answer}", items), step=step)
         if not moved:
             log.info("connection %s moved on while its %s was being checked; result dropped", connection.id, what)
+            self._audit(None, connection.team_id, connection, BOT_ACTOR, "checks", "failed", f"{what} result dropped: the connection moved on")
             return
         result = script.check_results(what, answer, items, ok)
         if progress:
@@ -271,8 +309,10 @@ class Engine:
             self._post(connection, result)
         if to_step is Step.AWAITING_ROLE:
             self._ask_role(connection)
-        elif to_step is Step.AWAITING_APPROVAL:
+        elif to_step in APPROVAL_FOR:
             self._request_approval(connection)
+        elif to_step is Step.PROCESSING:
+            self._post(connection, script.processing_started(connection, self.policy.processing_window))
         self._refresh_root(connection)
 
     def _verify(self, connection: Connection, step: Step, answer: str, progress: Progress | None = None) -> list[Item]:
@@ -302,10 +342,13 @@ class Engine:
         with self.sessions() as session:
             connection = self._find(session, actor.team, reference)
         if connection is None:
+            self._audit(None, actor.team, None, actor.user, "verify", "refused", f"no connection {shorten(reference)} here")
             return script.unknown_connection(reference)
         if Step(connection.step) in CHECKING:
+            self._audit(None, actor.team, connection, actor.user, "verify", "refused", "a check is running")
             return script.still_checking(connection)
         if not connection.bucket:
+            self._audit(None, actor.team, connection, actor.user, "verify", "refused", "no bucket yet")
             return Message.text(f"Connection #{connection.id} has no bucket yet: answer the question in its thread first.")
         progress = self._post(connection, script.reverify_started(connection, actor.user))
         bucket_items = self._verify(connection, Step.CHECKING_BUCKET, connection.bucket)
@@ -325,12 +368,31 @@ class Engine:
                 repo.replace_checks(session, connection, "bucket", bucket_items, now)
                 if role_items:
                     repo.replace_checks(session, connection, "role", role_items, now)
+                self._audit(session, actor.team, connection, actor.user, "verify", *_checks_outcome("bucket and role" if role_items else "bucket", items))
         result = script.reverify_results(connection, items, ok)
         if progress:
             self._update(connection.channel_id, progress, result)
         else:
             self._post(connection, result)
         return script.reverify_answer(connection, items, ok)
+
+    def audit(self, actor: Actor, reference: str) -> Message:
+        """`/eco audit <id>`: a connection's history, for its requester and the approvers (a refusal is recorded)."""
+        if not reference:
+            return Message.text("Say which connection's history to show, such as /eco audit 12 (see /eco status).")
+        with self.sessions() as session:
+            connection = self._find(session, actor.team, reference)
+        if connection is None:
+            self._audit(None, actor.team, None, actor.user, "audit", "refused", f"no connection {shorten(reference)} here")
+            return script.unknown_connection(reference)
+        if actor.user != connection.requester_id and not self._is_approver(actor.user):
+            self._audit(None, actor.team, connection, actor.user, "audit", "refused", "not the requester or an approver")
+            return Message.text(
+                f"Only the requester or an approver may see the history of connection #{connection.id}. Nothing was shown."
+            )
+        with self.sessions() as session:
+            events = audit_for_connection(session, actor.team, connection.id, limit=AUDIT_SHOWN + 1)
+        return script.audit_trail(connection, events[-AUDIT_SHOWN:], more=len(events) > AUDIT_SHOWN)
 
     def _ask_role(self, connection: Connection) -> None:
         principal = self.verifier.trusted_principal()
@@ -346,9 +408,26 @@ class Engine:
         configured = self.policy.template_url is not None
         self._post(connection, script.ask_role(connection, link=link, principal=principal, template_configured=configured))
 
+    def _schedule_follow_ups(self, session: Session, connection: Connection, now: datetime) -> None:
+        """The notices a step brings (in the transaction that entered it): a reminder for an approval request,
+        the window-end notice for processing."""
+        if connection.step in APPROVAL_FOR:
+            kind = f"{REMINDER}:{connection.approval_round}"
+            repo.schedule_notice(session, connection, kind=kind, due_at=now + self.policy.approval_reminder)
+        elif connection.step == Step.PROCESSING and connection.window_ends_at is not None:
+            repo.schedule_notice(session, connection, kind=WINDOW_END, due_at=connection.window_ends_at)
+
+    def _approval_message(self, connection: Connection, approvals: list[Decision]) -> Message:
+        return script.approval_request(
+            connection,
+            what=APPROVAL_FOR[Step(connection.step)],
+            required=self.policy.required_approvals,
+            approvals=approvals,
+            approvers_configured=bool(self.policy.approvers),
+        )
+
     def _request_approval(self, connection: Connection) -> None:
-        message = script.approval_request(connection, approvers_configured=bool(self.policy.approvers))
-        ts = self._post(connection, message)
+        ts = self._post(connection, self._approval_message(connection, []))
         if ts:
             with self.sessions.begin() as session:
                 session.merge(connection).approval_message_ts = ts
@@ -361,6 +440,8 @@ class Engine:
             stale = repo.stale_checks(session, tuple(CHECKING), now - self.policy.check_timeout)
             # Re-claim each (a transition to the same step bumps the version) so only one process resumes it.
             resumed = [c for c in stale if repo.transition(session, c, c.step, now)]
+            for connection in resumed:
+                self._audit(session, connection.team_id, connection, BOT_ACTOR, "resume_checks", "done", "interrupted by a restart")
         for connection in resumed:
             self._post(connection, script.check_resumed())
             self._check(connection)
@@ -368,49 +449,116 @@ class Engine:
 
     # --- approval ------------------------------------------------------------------------------
 
-    def decide(self, actor: Actor, value: str, decision: str) -> Message | None:
-        """An Approve or Reject button was pressed. Returns a private refusal, or None when it took effect."""
-        reference = parse_connection_ref(value)
+    def decide(self, actor: Actor, value: str, decision: str, reason: str | None = None) -> Message | None:
+        """Approve or Reject was pressed (a rejection comes with its reason). Returns a private refusal, or
+        None when it took effect. Several approvers may click at once: each approval is a decision row plus a
+        fenced bump of the connection's version, retried on conflict, so every click counts once and the
+        request is settled exactly once, on every database."""
+        reason = " ".join((reason or "").split())
+        if decision == "reject" and not reason:
+            self._audit(None, actor.team, None, actor.user, "reject", "refused", f"no reason given (value {shorten(value)!r})")
+            return Message.text("A rejection needs a reason, so that the requester knows what to correct. Nothing was changed.")
+        for _attempt in range(5):
+            connection, refusal = self._decidable(actor, value)
+            if refusal is not None:
+                self._audit(None, actor.team, connection, actor.user, decision, "refused", _refusal_detail(refusal, value))
+                return refusal
+            assert connection is not None
+            if self._try_decide(actor, connection, decision, reason):
+                return None
+        self._audit(None, actor.team, None, actor.user, decision, "refused", f"too many decisions at once (value {shorten(value)!r})")
+        return Message.text("Too many people decided at once; press the button again. Nothing was changed.")
+
+    def reject_refusal(self, actor: Actor, value: str) -> Message | None:
+        """Before asking a rejecter for a reason: whether they may reject at all (so nobody types in vain)."""
+        connection, refusal = self._decidable(actor, value)
+        if refusal is not None:
+            self._audit(None, actor.team, connection, actor.user, "reject", "refused", _refusal_detail(refusal, value))
+        return refusal
+
+    def _decidable(self, actor: Actor, value: str) -> tuple[Connection | None, Message | None]:
+        """The connection a button names, if `actor` may decide on it now; else a refusal (with the connection
+        when the button names one of ours, for the audit trail). Fails closed."""
+        reference = parse_decision_ref(value)
         # Read, then decide who may, then write: the approver check may ask Slack (group members), and no
-        # transaction is held open across that call. The fenced transition makes the gap harmless.
+        # transaction is held open across that call. The fenced writes make the gap harmless.
         with self.sessions() as session:
-            connection = None if isinstance(reference, Invalid) else repo.get_connection(session, actor.team, reference)
-        if connection is None:
-            log.warning("refused %s by %s: unknown connection %r", decision, actor.user, value[:40])
-            return Message.text("That button does not belong to a connection in this workspace. Nothing was changed.")
-        if connection.step != Step.AWAITING_APPROVAL:
-            return Message.text(
-                f"Connection #{connection.id} is not waiting for approval (it is "
-                f"{STEPS[Step(connection.step)].label}). Nothing was changed."
+            connection = None if isinstance(reference, Invalid) else repo.get_connection(session, actor.team, reference[0])
+        if connection is None or isinstance(reference, Invalid):
+            log.warning("refused a decision by %s: unknown connection %r", actor.user, value[:40])
+            return None, Message.text("That button does not belong to a connection in this workspace. Nothing was changed.")
+        if connection.step not in APPROVAL_FOR:
+            return connection, Message.text(
+                f"Connection #{connection.id} is not waiting for approval (it is {STEPS[Step(connection.step)].label}). Nothing was changed."
+            )
+        if reference[1] is not None and reference[1] != connection.approval_round:
+            return connection, Message.text(
+                f"That approval request of connection #{connection.id} was replaced by a newer one: use the buttons of the latest. Nothing was changed."
             )
         refusal = self._approval_refusal(actor.user, connection)
         if refusal:
-            log.info("refused %s of #%s by %s: %s", decision, connection.id, actor.user, refusal)
-            return Message.text(refusal, " Nothing was changed.")
+            log.info("refused a decision on #%s by %s: %s", connection.id, actor.user, refusal)
+            return connection, Message.text(refusal, " Nothing was changed.")
+        if any(d.user_id == actor.user and d.round == connection.approval_round for d in connection.decisions):
+            return connection, Message.text(f"You have already decided on this request of connection #{connection.id}. Nothing was changed.")
+        return connection, None
+
+    def _try_decide(self, actor: Actor, connection: Connection, decision: str, reason: str) -> bool:
+        """One attempt: True when it took effect, False when someone else changed the connection first (the
+        caller reads it again and retries)."""
+        from_step = Step(connection.step)
+        what, round_ = APPROVAL_FOR[from_step], connection.approval_round
         now = self.clock.now()
-        with self.sessions.begin() as session:
-            if decision == "approve":
-                window_ends_at = now + self.policy.processing_window
-                moved = repo.transition(session, connection, Step.PROCESSING, now, window_ends_at=window_ends_at)
-                if moved:
-                    repo.schedule_notice(session, connection, kind=WINDOW_END, due_at=window_ends_at)
-            else:
-                moved = repo.transition(session, connection, Step.REJECTED, now)
-            if not moved:
-                return Message.text(f"Connection #{connection.id} was decided a moment ago by someone else. Nothing was changed.")
-            repo.add_decision(session, connection, user_id=actor.user, decision=decision, now=now)
-        if connection.approval_message_ts:
-            self._update(
-                connection.channel_id,
-                connection.approval_message_ts,
-                script.approval_decided(connection, decision=decision, user=actor.user, at=now),
-            )
-        if decision == "approve":
+        try:
+            with self.sessions.begin() as session:
+                repo.add_decision(
+                    session, connection, user_id=actor.user, decision=decision, now=now, round=round_, step=what, reason=reason or None
+                )
+                approvals = repo.approvals(session, connection, round_)
+                changes: dict = {}
+                if decision == "reject":  # back to the question: the requester corrects the answer and resubmits
+                    to_step = AFTER_REJECTION[from_step]
+                    changes = {"bucket": None} if what == "bucket" else {"role_arn": None, "account_id": None}
+                elif len(approvals) >= self.policy.required_approvals:
+                    to_step = AFTER_APPROVAL[from_step]
+                    if to_step is Step.PROCESSING:
+                        changes["window_ends_at"] = now + self.policy.processing_window
+                else:
+                    to_step = from_step  # still waiting for more: the version bump alone is the fence
+                if not repo.transition(session, connection, to_step, now, **changes):
+                    raise _Raced  # another decision landed first: roll this one back, read again, retry
+                settled = to_step is not from_step
+                if settled:
+                    repo.drop_pending_notices(session, connection, kind=f"{REMINDER}:{round_}")
+                    self._schedule_follow_ups(session, connection, now)
+                detail = shorten(reason) if decision == "reject" else f"{len(approvals)} of {self.policy.required_approvals} approvals"
+                self._audit(session, actor.team, connection, actor.user, decision, "done", detail, step=from_step)
+        except (_Raced, IntegrityError):
+            return False
+        self._after_decision(connection, what=what, decision=decision, actor=actor, reason=reason, approvals=approvals, settled=settled)
+        return True
+
+    def _after_decision(
+        self, connection: Connection, *, what: str, decision: str, actor: Actor, reason: str, approvals: list[Decision], settled: bool
+    ) -> None:
+        """What people see after a decision: the request updated, and the thread told what happens next."""
+        ts = connection.approval_message_ts
+        if not settled:
+            if ts:
+                self._update(connection.channel_id, ts, self._approval_message(connection, approvals))
+            self._refresh_root(connection)
+            return
+        if ts:
+            with self.sessions() as session:
+                decisions = repo.round_decisions(session, connection, connection.approval_round)
+            self._update(connection.channel_id, ts, script.approval_decided(connection, what=what, decisions=decisions))
+        if decision == "reject":
+            self._post(connection, script.rejected(connection, actor.user, what=what, reason=reason))
+        elif connection.step == Step.PROCESSING:
             self._post(connection, script.processing_started(connection, self.policy.processing_window))
-        else:
-            self._post(connection, script.rejected(connection, actor.user))
+        elif connection.step == Step.AWAITING_ROLE:
+            self._ask_role(connection)
         self._refresh_root(connection)
-        return None
 
     def _approval_refusal(self, user: str, connection: Connection) -> str | None:
         """Why `user` may not decide on `connection`, or None. Fails closed: anything unknown is a refusal."""
@@ -449,6 +597,8 @@ class Engine:
         return sum(1 for notice in notices if self._deliver(notice))
 
     def _deliver(self, notice: Notice) -> bool:
+        if notice.kind.startswith(f"{REMINDER}:"):
+            return self._remind(notice)
         with self.sessions() as session:
             connection = repo.get_connection(session, notice.team_id, notice.connection_id)
         if connection is None or connection.step != Step.PROCESSING:
@@ -461,16 +611,48 @@ class Engine:
             log.warning("window notice for #%s not posted (%s); will retry", connection.id, error.code)
             with self.sessions.begin() as session:
                 repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
+                self._audit(session, connection.team_id, connection, BOT_ACTOR, "window_notice", "failed", f"not posted ({error.code}); will retry")
             return False
         now = self.clock.now()
         with self.sessions.begin() as session:
             repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=now, posted_ts=ts)
             repo.transition(session, connection, Step.COMPLETE, now)
+            self._audit(session, connection.team_id, connection, BOT_ACTOR, "window_notice", "done", step=Step.PROCESSING)
         try:
             self.chat.direct(connection.requester_id, script.window_ended_direct(connection))
         except ChatError as error:
             log.warning("direct message to the requester of #%s failed (%s)", connection.id, error.code)
+            self._audit(None, connection.team_id, connection, BOT_ACTOR, "window_notice", "failed", f"no direct message to the requester ({error.code})")
         self._refresh_root(connection)
+        return True
+
+    def _remind(self, notice: Notice) -> bool:
+        """An approval request still open after ECO_APPROVAL_REMINDER: remind the approvers once, in the thread."""
+        with self.sessions() as session:
+            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
+        still_open = connection is not None and connection.step in APPROVAL_FOR and notice.kind == f"{REMINDER}:{connection.approval_round}"
+        if not still_open:
+            with self.sessions.begin() as session:
+                repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
+            return False
+        assert connection is not None
+        message = script.approval_reminder(
+            connection,
+            what=APPROVAL_FOR[Step(connection.step)],
+            approvers=sorted(self.policy.approvers.users),
+            waiting_since=notice.due_at - self.policy.approval_reminder,
+        )
+        try:
+            ts = self.chat.post(connection.channel_id, message, thread=connection.thread_ts)
+        except ChatError as error:
+            log.warning("approval reminder for #%s not posted (%s); will retry", connection.id, error.code)
+            with self.sessions.begin() as session:
+                repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
+                self._audit(session, connection.team_id, connection, BOT_ACTOR, "approval_reminder", "failed", f"not posted ({error.code}); will retry")
+            return False
+        with self.sessions.begin() as session:
+            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=self.clock.now(), posted_ts=ts)
+            self._audit(session, connection.team_id, connection, BOT_ACTOR, "approval_reminder", "done")
         return True
 
     # --- the Home tab --------------------------------------------------------------------------
@@ -522,6 +704,41 @@ class Engine:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def _audit(
+        self,
+        session: Session | None,
+        team: str,
+        connection: Connection | None,
+        actor: str,
+        action: str,
+        outcome: Outcome,
+        detail: str = "",
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Append to the audit trail. With `session`, in its transaction: the record commits, or rolls back, with
+        the change it describes. Without (a refusal changes nothing else), in a short transaction of its own, where
+        a failure is logged rather than raised so that the person still gets their answer. `step` is where the
+        connection stood when it happened, for a caller whose transition has already moved it on."""
+        values = {
+            "team_id": team,
+            "connection_id": connection.id if connection else None,
+            "step": str(step or connection.step) if connection else None,
+            "actor_id": actor,
+            "action": action,
+            "outcome": outcome,
+            "detail": detail,
+            "at": self.clock.now(),
+        }
+        if session is not None:
+            record_audit(session, **values)
+            return
+        try:
+            with self.sessions.begin() as own:
+                record_audit(own, **values)
+        except Exception:
+            log.exception("could not record %s (%s) by %s in the audit trail", action, outcome, actor)
+
     def _find(self, session: Session, team: str, reference: str) -> Connection | None:
         parsed = parse_connection_ref(reference)
         return None if isinstance(parsed, Invalid) else repo.get_connection(session, team, parsed)
@@ -558,3 +775,37 @@ class Engine:
             message = script.root(fresh)
         self._update(fresh.channel_id, fresh.thread_ts, message)
         self._refresh_home(fresh.team_id)
+
+
+# --- what the audit trail says about answers and checks ------------------------------------------------
+
+ANSWERS = {
+    Step.AWAITING_BUCKET: "answer_bucket",
+    Step.CHECKING_BUCKET: "answer_bucket",
+    Step.AWAITING_ROLE: "answer_role",
+    Step.CHECKING_ROLE: "answer_role",
+}
+
+
+def _answer_outcome(text: str, answer: str | RoleArn | Invalid | None, claimed: bool) -> tuple[Outcome, str]:
+    """An answer in a thread: accepted (the validated value), or refused with why (what was typed, shortened)."""
+    typed = shorten(text.strip()) or "(empty)"
+    if isinstance(answer, Invalid):
+        return "refused", f"{typed}: {answer.reason}"
+    if claimed:
+        return "done", str(answer)
+    return "refused", f"{typed}: a check is running"
+
+
+def _refusal_detail(refusal: Message, value: str) -> str:
+    """A refused Approve or Reject: what the clicker was told, and the button's value (shortened: it may be forged)."""
+    return f"{plain(refusal.summary).removesuffix(' Nothing was changed.')} (value {shorten(value)!r})"
+
+
+def _checks_outcome(subject: str, items: list[Item]) -> tuple[Outcome, str]:
+    """A check run: done when nothing holds the step (with its warnings counted), failed with what does."""
+    holding = [item.name for item in items if item.holds_step]
+    if holding:
+        return "failed", f"{subject}: {len(holding)} not passing ({'; '.join(holding)})"
+    warnings = sum(1 for item in items if item.status is Status.WARN)
+    return "done", f"{subject}: passed" + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else "")

@@ -152,6 +152,20 @@ def parse_role_arn(text: str) -> RoleArn | Invalid:
     return RoleArn(partition=partition, account=account, path=path, name=name)
 
 
+def parse_decision_ref(text: str) -> tuple[int, int | None] | Invalid:
+    """An approval button's value: `<connection>:<round>`. A bare `<connection>` (typed in the terminal, or
+    a button from before rounds existed) means the request open now: round None."""
+    connection, _, round_ = text.strip().partition(":")
+    number = parse_connection_ref(connection)
+    if isinstance(number, Invalid):
+        return number
+    if not round_:
+        return number, None
+    if not (round_.isascii() and round_.isdigit() and len(round_) <= 6):
+        return Invalid("That button's value is not one the bot made.")
+    return number, int(round_)
+
+
 def parse_connection_ref(text: str) -> int | Invalid:
     """`12` or `#12`."""
     value = clean(text).removeprefix("#")

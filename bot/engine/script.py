@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from bot.engine.content import (
 from bot.engine.identifiers import Invalid
 from bot.engine.steps import PHASES, STEPS, Step
 from bot.settings import format_duration
-from bot.store.models import Connection
+from bot.store.models import AuditEvent, Connection, Decision
 
 COMMANDS = (
     ("/eco connect [label]", "start connecting an AWS account, in a thread of this channel"),
@@ -36,6 +37,7 @@ COMMANDS = (
     ("/eco status <id>", "one connection in detail"),
     ("/eco verify <id>", "check a connection against AWS again and post the results in its thread"),
     ("/eco cancel <id>", "stop a connection (its requester or an approver)"),
+    ("/eco audit <id>", "a connection's history: who did what and when (its requester or an approver)"),
     ("/eco help", "this list"),
 )
 
@@ -266,19 +268,33 @@ def check_resumed() -> Message:
 # --- approval ----------------------------------------------------------------------------------
 
 
-def approval_request(connection: Connection, *, approvers_configured: bool) -> Message:
-    blocks: list = [
-        Heading("Step 3: approval"),
-        Paragraph(
-            rich(
-                "Eco will get read-only access to the billing data of account ",
-                Code(connection.account_id or "?"),
-                " through ",
-                Code(connection.role_arn or "?"),
-                ". An approver must agree.",
-            )
-        ),
-    ]
+def _approval_heading(what: str) -> Heading:
+    return Heading("Approval of the bucket" if what == "bucket" else "Step 3: approval")
+
+
+def approval_request(
+    connection: Connection, *, what: str, required: int, approvals: list[Decision], approvers_configured: bool
+) -> Message:
+    """The approval request with its buttons; also its later versions, showing the approvals so far."""
+    if what == "bucket":
+        intro = rich("The Cost and Usage Report bucket ", Code(connection.bucket or "?"), " passed its checks. Approvers must agree before the role step.")
+    else:
+        intro = rich(
+            "Eco will get read-only access to the billing data of account ",
+            Code(connection.account_id or "?"),
+            " through ",
+            Code(connection.role_arn or "?"),
+            ". Approvers must agree.",
+        )
+    blocks: list = [_approval_heading(what), Paragraph(intro)]
+    needed = f"{required} approvals from different approvers are needed" if required > 1 else "One approver's approval is needed"
+    blocks.append(Paragraph(rich(needed, ".")))
+    if approvals:
+        so_far: list = ["So far: "]
+        for number, decision in enumerate(approvals):
+            so_far += [", " if number else "", "✅ ", Mention(decision.user_id), " (", Time(decision.decided_at), ")"]
+        so_far.append(f"; {required - len(approvals)} more needed.")
+        blocks.append(Paragraph(rich(*so_far)))
     if not approvers_configured:
         blocks.append(
             Paragraph(
@@ -289,28 +305,41 @@ def approval_request(connection: Connection, *, approvers_configured: bool) -> M
                 )
             )
         )
-    blocks.append(
-        Buttons(
-            (
-                Button(ButtonKind.APPROVE, "Approve", str(connection.id)),
-                Button(ButtonKind.REJECT, "Reject", str(connection.id)),
-            )
-        )
+    value = f"{connection.id}:{connection.approval_round}"
+    blocks.append(Buttons((Button(ButtonKind.APPROVE, "Approve", value), Button(ButtonKind.REJECT, "Reject", value))))
+    return Message.of(*blocks, summary=f"Connection #{connection.id} is waiting for approval of its {what}.")
+
+
+def approval_decided(connection: Connection, *, what: str, decisions: list[Decision]) -> Message:
+    """The request once decided: no buttons; who decided and when (every approver, or the one who rejected)."""
+    lines = []
+    for decision in decisions:
+        verb = "Approved" if decision.decision == "approve" else "Rejected"
+        line = rich(f"{'✅' if decision.decision == 'approve' else '❌'} {verb} by ", Mention(decision.user_id), " at ", Time(decision.decided_at))
+        if decision.reason:
+            line += rich(": ", decision.reason)
+        lines.append(Paragraph(line + rich(".")))
+    outcome = "rejected" if any(d.decision == "reject" for d in decisions) else "approved"
+    return Message.of(_approval_heading(what), *lines, summary=f"Connection #{connection.id}: {what} {outcome}.")
+
+
+def approval_withdrawn(connection: Connection, what: str = "role") -> Message:
+    return Message.of(_approval_heading(what), Paragraph(rich("No longer needed: the connection was cancelled.")))
+
+
+def approval_reminder(connection: Connection, *, what: str, approvers: list[str], waiting_since: datetime) -> Message:
+    who: list = []
+    for number, user in enumerate(approvers):
+        who += [", " if number else "", Mention(user)]
+    return Message.text(
+        "⏰ Connection ",
+        title(connection),
+        f" has been waiting for approval of its {what} since ",
+        Time(waiting_since),
+        ". ",
+        *(who or ["Approvers"]),
+        ", please approve or reject it with the buttons above.",
     )
-    return Message.of(*blocks, summary=f"Connection #{connection.id} is waiting for approval.")
-
-
-def approval_decided(connection: Connection, *, decision: str, user: str, at: datetime) -> Message:
-    verb = "Approved" if decision == "approve" else "Rejected"
-    return Message.of(
-        Heading("Step 3: approval"),
-        Paragraph(rich(f"{'✅' if decision == 'approve' else '❌'} {verb} by ", Mention(user), " at ", Time(at), ".")),
-        summary=f"Connection #{connection.id}: {verb.lower()}.",
-    )
-
-
-def approval_withdrawn(connection: Connection) -> Message:
-    return Message.of(Heading("Step 3: approval"), Paragraph(rich("No longer needed: the connection was cancelled.")))
 
 
 def processing_started(connection: Connection, window: timedelta) -> Message:
@@ -326,13 +355,16 @@ def processing_started(connection: Connection, window: timedelta) -> Message:
     )
 
 
-def rejected(connection: Connection, user: str) -> Message:
+def rejected(connection: Connection, user: str, *, what: str, reason: str) -> Message:
+    answer = "bucket name" if what == "bucket" else "role ARN"
     return Message.text(
         "❌ Rejected by ",
         Mention(user),
-        ". Nothing was shared with Eco. ",
+        ": ",
+        shorten(reason, 500),
+        " ",
         Mention(connection.requester_id),
-        ", run /eco connect again to start over.",
+        f", correct it and reply in this thread with the {answer} again (nothing was shared with Eco).",
     )
 
 
@@ -401,7 +433,7 @@ def help_text(*, note: str | None = None, rights: Rights | None = None) -> Messa
             "cancel the connections you started" + (", and any other" if rights.approve else ""),
         ]
         blocks.append(Paragraph(rich("You may: ", "; ".join(may), ".")))
-    return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco verify, /eco cancel, /eco help")
+    return Message.of(*blocks, summary="Eco Connect commands: /eco connect, /eco status, /eco verify, /eco audit, /eco cancel, /eco help")
 
 
 def status_list(connections: list[Connection]) -> Message:
@@ -441,6 +473,33 @@ def _status_of(connection: Connection) -> Status:
     if step in (Step.REJECTED, Step.CANCELLED):
         return Status.FAIL
     return Status.CURRENT
+
+
+# --- the audit trail ---------------------------------------------------------------------------
+
+AUDIT_STATUS = {"done": Status.PASS, "refused": Status.WARN, "failed": Status.FAIL}
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,31}")
+
+
+def audit_trail(connection: Connection, events: list[AuditEvent], *, more: bool) -> Message:
+    """`/eco audit <id>`: the connection's recorded events, oldest first, one checklist line each."""
+    blocks: list = [Heading(f"History of connection {title(connection)}")]
+    if not events:
+        blocks.append(Paragraph(rich("Nothing is recorded for it yet.")))
+        return Message.of(*blocks, summary=f"History of connection #{connection.id}: nothing recorded yet.")
+    shown = "The newest events" if more else "Every action and decision"
+    blocks.append(Paragraph(rich(shown, " on it, oldest first: when, who, what and how it ended.")))
+    blocks.append(Checklist(tuple(_audit_line(event) for event in events)))
+    if more:
+        blocks.append(Paragraph(rich("Earlier events are not shown here: the bot's operator exports them all with ", Bold("eco-bot audit export"), ".")))
+    return Message.of(*blocks, summary=f"History of connection #{connection.id}: {len(events)} events shown.")
+
+
+def _audit_line(event: AuditEvent) -> Item:
+    # Only an id shaped like Slack's becomes a mention: anything else (the bot, a stray value) stays plain text.
+    who = Mention(event.actor_id) if _SLACK_USER.fullmatch(event.actor_id) else f"{event.actor_id} (the bot)"
+    detail = rich(Time(event.at), ", by ", who, *((": ", event.detail) if event.detail else ()))
+    return Item(f"{event.action}: {event.outcome}", AUDIT_STATUS.get(event.outcome, Status.PENDING), detail)
 
 
 # --- the Home tab ------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from enum import StrEnum
 class Step(StrEnum):
     AWAITING_BUCKET = "awaiting_bucket"
     CHECKING_BUCKET = "checking_bucket"
+    AWAITING_BUCKET_APPROVAL = "awaiting_bucket_approval"  # only when ECO_APPROVAL_STEPS includes bucket
     AWAITING_ROLE = "awaiting_role"
     CHECKING_ROLE = "checking_role"
     AWAITING_APPROVAL = "awaiting_approval"
     PROCESSING = "processing"
     COMPLETE = "complete"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # no longer entered (a rejection returns to the question); kept for old rows
     CANCELLED = "cancelled"
 
 
@@ -40,9 +41,12 @@ class StepInfo:
 STEPS: dict[Step, StepInfo] = {
     Step.AWAITING_BUCKET: StepInfo(0, "waiting for the bucket name", "the CUR bucket name, as a reply in the thread"),
     Step.CHECKING_BUCKET: StepInfo(0, "checking the bucket", "the bucket checks to finish"),
+    Step.AWAITING_BUCKET_APPROVAL: StepInfo(
+        0, "waiting for approval of the bucket", "approvers to press Approve or Reject in the thread"
+    ),
     Step.AWAITING_ROLE: StepInfo(1, "waiting for the role ARN", "the role ARN from the stack's Outputs, as a reply in the thread"),
     Step.CHECKING_ROLE: StepInfo(1, "checking the role", "the role checks to finish"),
-    Step.AWAITING_APPROVAL: StepInfo(2, "waiting for approval", "an approver to press Approve or Reject in the thread"),
+    Step.AWAITING_APPROVAL: StepInfo(2, "waiting for approval", "approvers to press Approve or Reject in the thread"),
     Step.PROCESSING: StepInfo(3, "processing", "Eco's initial processing window to end"),
     Step.COMPLETE: StepInfo(4, "connected", "", finished=True),
     Step.REJECTED: StepInfo(2, "rejected", "", finished=True),
@@ -51,3 +55,9 @@ STEPS: dict[Step, StepInfo] = {
 
 CHECKING = {Step.CHECKING_BUCKET: Step.AWAITING_BUCKET, Step.CHECKING_ROLE: Step.AWAITING_ROLE}
 AWAITING_ANSWER = {Step.AWAITING_BUCKET: Step.CHECKING_BUCKET, Step.AWAITING_ROLE: Step.CHECKING_ROLE}
+
+# Approval: which answer each approval step is about, where approval leads, and where a rejection sends the
+# conversation back (to the question, so that the requester can correct the answer and resubmit).
+APPROVAL_FOR = {Step.AWAITING_BUCKET_APPROVAL: "bucket", Step.AWAITING_APPROVAL: "role"}
+AFTER_APPROVAL = {Step.AWAITING_BUCKET_APPROVAL: Step.AWAITING_ROLE, Step.AWAITING_APPROVAL: Step.PROCESSING}
+AFTER_REJECTION = {Step.AWAITING_BUCKET_APPROVAL: Step.AWAITING_BUCKET, Step.AWAITING_APPROVAL: Step.AWAITING_ROLE}

@@ -65,8 +65,44 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         else:
             engine.direct_message(actor)
 
-    for kind, action_id in (("approve", "eco_approve"), ("reject", "eco_reject")):
-        app.action(action_id)(_decision_listener(engine, kind))
+    @app.action("eco_approve")
+    def on_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        refusal = engine.decide(_clicker(body), str(action.get("value") or ""), "approve")
+        if refusal is not None:
+            _respond(respond, refusal)
+
+    @app.action("eco_reject")
+    def on_reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        # A rejection needs a reason: ask for it in a modal, but only someone who may reject gets one.
+        ack()
+        actor, value = _clicker(body), str(action.get("value") or "")
+        refusal = engine.reject_refusal(actor, value)
+        if refusal is not None:
+            _respond(respond, refusal)
+            return
+        try:
+            client.views_open(trigger_id=body.get("trigger_id") or "", view=render.reject_modal(value, actor.channel))
+        except Exception as error:  # an expired trigger (3 s), for instance: say so instead of staying silent
+            log.warning("could not open the rejection form: %s", type(error).__name__)
+            _respond(respond, Message.text("I could not open the rejection form; press Reject again. Nothing was changed."))
+
+    @app.view(render.REJECT_CALLBACK)
+    def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = render.reject_reason(view)
+        if not reason:  # the form requires one; a crafted payload may still send none
+            ack(response_action="errors", errors={render.REASON_BLOCK: "Say why, so that the requester knows what to correct."})
+            return
+        ack()
+        value, channel = render.reject_metadata(view)
+        user = (body.get("user") or {}).get("id") or ""
+        actor = Actor(team=(body.get("team") or {}).get("id") or "", user=user, channel=channel)
+        refusal = engine.decide(actor, value, "reject", reason)
+        if refusal is not None and channel and user:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=render.fallback_text(refusal), blocks=render.blocks(refusal))
+            except Exception as error:
+                log.warning("could not answer privately: %s", type(error).__name__)
 
     @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -84,16 +120,9 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
     return app
 
 
-def _decision_listener(engine: Engine, kind: str):
-    def on_decision(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
-        actor = Actor(team=(body.get("team") or {}).get("id") or "", user=body["user"]["id"], channel=channel)
-        refusal = engine.decide(actor, str(action.get("value") or ""), kind)
-        if refusal is not None:
-            _respond(respond, refusal)
-
-    return on_decision
+def _clicker(body: dict[str, Any]) -> Actor:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    return Actor(team=(body.get("team") or {}).get("id") or "", user=body["user"]["id"], channel=channel)
 
 
 def _respond(respond: Respond, message: Message) -> None:

@@ -8,6 +8,7 @@ markup. A `ThreadLink` becomes the thread's permalink when the caller knows the 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC
 from typing import Any
@@ -172,3 +173,44 @@ def metadata(message: Message) -> dict[str, Any] | None:
         "event_type": f"eco_{message.tag.kind}",
         "event_payload": {"connection_id": message.tag.connection_id},
     }
+
+
+# --- the rejection form ------------------------------------------------------------------------------
+
+REJECT_CALLBACK = "eco_reject_reason"
+REASON_BLOCK = "reason"
+REASON_LIMIT = 500
+
+
+def reject_modal(value: str, channel: str) -> dict[str, Any]:
+    """The modal asking a rejecter why; it carries the button's value and channel back in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_CALLBACK,
+        "private_metadata": json.dumps({"value": value, "channel": channel}),
+        "title": {"type": "plain_text", "text": "Reject the connection"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Why? The requester reads this in the thread, to correct it."},
+                "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "multiline": True, "max_length": REASON_LIMIT},
+            }
+        ],
+    }
+
+
+def reject_reason(view: dict[str, Any]) -> str:
+    value = (((view.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}).get(REASON_BLOCK) or {}
+    return " ".join(str(value.get("value") or "").split())[:REASON_LIMIT]
+
+
+def reject_metadata(view: dict[str, Any]) -> tuple[str, str]:
+    """The button value and channel the modal was opened for ("" when the metadata is not ours)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+        return str(data.get("value") or ""), str(data.get("channel") or "")
+    except (ValueError, AttributeError):
+        return "", ""

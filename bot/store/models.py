@@ -75,6 +75,9 @@ class Connection(Base):
     account_id: Mapped[str | None] = mapped_column(String(12))
     pending_answer: Mapped[str | None] = mapped_column(String(2048))  # the answer being checked
     approval_message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Each request for approval is a new round; decisions and buttons name theirs, so a click on an old
+    # request (before a rejection and a resubmission) never counts towards the new one.
+    approval_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -111,7 +114,8 @@ class CheckResult(Base):
 
 
 class Decision(Base):
-    """An approval or rejection, by whom and when. One per connection and user."""
+    """An approval or rejection, by whom and when, in which approval round, and why (a rejection's reason).
+    One per connection, round and user: a double click or a retried payload cannot count twice."""
 
     __tablename__ = "decisions"
 
@@ -121,10 +125,13 @@ class Decision(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(16))  # "approve" or "reject"
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    step: Mapped[str] = mapped_column(String(16), default="role", server_default="role")  # what was approved: bucket or role
+    reason: Mapped[str | None] = mapped_column(Text)
 
     connection: Mapped[Connection] = relationship(back_populates="decisions")
 
-    __table_args__ = (UniqueConstraint("connection_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("connection_id", "round", "user_id"),)
 
 
 class Notice(Base):

@@ -140,10 +140,46 @@ def replace_checks(session: Session, connection: Connection, step: str, items: l
     )
 
 
-def add_decision(session: Session, connection: Connection, *, user_id: str, decision: str, now: datetime) -> None:
+def add_decision(
+    session: Session,
+    connection: Connection,
+    *,
+    user_id: str,
+    decision: str,
+    now: datetime,
+    round: int = 0,
+    step: str = "role",
+    reason: str | None = None,
+) -> None:
+    """A decision in an approval round; flushed at once, so a second one by the same user fails right here."""
     session.add(
-        Decision(team_id=connection.team_id, connection_id=connection.id, user_id=user_id, decision=decision, decided_at=now)
+        Decision(
+            team_id=connection.team_id,
+            connection_id=connection.id,
+            user_id=user_id,
+            decision=decision,
+            decided_at=now,
+            round=round,
+            step=step,
+            reason=reason,
+        )
     )
+    session.flush()
+
+
+def round_decisions(session: Session, connection: Connection, round: int) -> list[Decision]:
+    return list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.connection_id == connection.id, Decision.team_id == connection.team_id, Decision.round == round)
+            .order_by(Decision.id)
+        )
+    )
+
+
+def approvals(session: Session, connection: Connection, round: int) -> list[Decision]:
+    """The approvals of one round, in the order they were given (each by a different user)."""
+    return [d for d in round_decisions(session, connection, round) if d.decision == "approve"]
 
 
 def schedule_notice(session: Session, connection: Connection, *, kind: str, due_at: datetime) -> bool:
@@ -194,10 +230,9 @@ def finish_notice(session: Session, notice: Notice, *, owner: str, state: str, n
     return result.rowcount == 1
 
 
-def drop_pending_notices(session: Session, connection: Connection) -> None:
-    session.execute(
-        update(Notice)
-        .where(Notice.connection_id == connection.id, Notice.state == "pending")
-        .values(state="dropped")
-        .execution_options(synchronize_session=False)
-    )
+def drop_pending_notices(session: Session, connection: Connection, *, kind: str | None = None) -> None:
+    """Drop a connection's notices not sent yet (all of them, or those of one kind)."""
+    condition = [Notice.connection_id == connection.id, Notice.state == "pending"]
+    if kind is not None:
+        condition.append(Notice.kind == kind)
+    session.execute(update(Notice).where(*condition).values(state="dropped").execution_options(synchronize_session=False))

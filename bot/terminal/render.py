@@ -55,5 +55,6 @@ def message(value: Message) -> list[str]:
             case Checklist(items):
                 out += checklist(list(items))
             case Buttons(buttons):
-                out.append("   ".join(f"[{safe(b.label)}: type `{b.kind.value} {safe(b.value)}`]" for b in buttons))
+                # The terminal's buttons are words to type: `approve 3` (the value's round is implied).
+                out.append("   ".join(f"[{safe(b.label)}: type `{b.kind.value} {safe(b.value.split(':')[0])}{' <reason>' if b.kind.value == 'reject' else ''}`]" for b in buttons))
     return out or [line(value.summary)]

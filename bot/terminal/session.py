@@ -65,6 +65,9 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
             # The demo is for trying the bot: nobody and no channel is kept out of it.
             requesters=Approvers() if demo else settings.requesters,
             allowed_channels=frozenset() if demo else settings.allowed_channels,
+            required_approvals=settings.required_approvals,
+            approval_steps=settings.approval_steps,
+            approval_reminder=settings.approval_reminder,
             template_url=template_url,
         ),
         clock=SystemClock(),

@@ -26,7 +26,8 @@ Type what you would type in Slack:
   <anything else>         a reply in the current thread (the bucket name, the role ARN)
 Shell commands:
   as <USER_ID>            switch who is typing (e.g. as UAPPROVER)
-  approve <id>, reject <id>   press the buttons of a connection's approval request
+  approve <id>            press Approve on a connection's approval request
+  reject <id> <reason>    press Reject, giving the reason the requester will read
   thread <n>              make thread n the current one
   wait <seconds>          let time pass (notices arrive while you wait)
   help, quit"""
@@ -77,7 +78,8 @@ class Shell:
         elif word == "as":
             self._switch_user(rest)
         elif word in ("approve", "reject") and rest:
-            refusal = self.engine.decide(self._actor(), rest, word)
+            value, _, reason = rest.partition(" ")  # `reject 3 the role is in the wrong account`
+            refusal = self.engine.decide(self._actor(), value, word, reason or None)
             if refusal is not None:
                 self.chat.say(*(f"(only you) {line}" for line in render.message(refusal)))
         elif word == "thread":

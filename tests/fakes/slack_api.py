@@ -450,6 +450,13 @@ class FakeSlack:
         view = params.get("view") if isinstance(params.get("view"), dict) else {}
         return {"ok": True, "view": {"id": "V" + self._new_ts().replace(".", ""), **view}}
 
+    def _views_open(self, params: Params) -> Dict[str, Any]:
+        # Slack refuses a modal without a trigger_id from a recent interaction (they expire after 3 seconds).
+        if not params.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        view = params.get("view") if isinstance(params.get("view"), dict) else {}
+        return {"ok": True, "view": {"id": "V" + self._new_ts().replace(".", ""), **view}}
+
     def _bot_message(self, params: Params, ts: str) -> Dict[str, Any]:
         """The message object Slack stores for a bot post: the bot's ids plus what was sent."""
         message: Dict[str, Any] = {
@@ -479,6 +486,7 @@ _METHOD_HANDLERS: Dict[str, Callable[[FakeSlack, Params], Dict[str, Any]]] = {
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "users.info": FakeSlack._users_info,
     "views.publish": FakeSlack._views_publish,
+    "views.open": FakeSlack._views_open,
 }
 
 

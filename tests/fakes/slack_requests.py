@@ -271,6 +271,39 @@ class SlackSigner:
         return body, self.sign(body, FORM)
 
 
+    def view_submission(
+        self,
+        callback_id: str,
+        values: Dict[str, Dict[str, Dict[str, Any]]],
+        *,
+        user_id: str,
+        private_metadata: str = "",
+        team_id: str = "T1",
+    ) -> SignedRequest:
+        """A modal submitted: ``values`` is ``{block_id: {action_id: {"type": ..., "value": ...}}}``, as Slack sends it."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team_id, "domain": TEAM_DOMAIN},
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": API_APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": _trigger_id(),
+            "view": {
+                "id": _unique("V"),
+                "team_id": team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": _unique("h"),
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.sign(body, FORM)
+
+
 def _rich_text_block(text: str) -> Dict[str, Any]:
     return {
         "type": "rich_text",
