@@ -153,6 +153,11 @@ def test_the_shell_refuses_what_it_does_not_understand_and_prints_no_escape_code
     demo.wait_for(r"No thread yet: start one with /eco connect")
     demo.type("/eco connect \x1b[2Jwiped")
     demo.wait_for(r"Started connection #1")
+    demo.type("as UAPPROVER")
+    demo.type("reject 1")
+    demo.wait_for(r"\(only you\) A rejection needs a reason")
+    demo.type("reject 1 not yet")
+    demo.wait_for(r"\(only you\) Connection #1 is not waiting for approval")
     assert demo.quit() == 0
     assert "\x1b" not in "\n".join(demo.output)
 
