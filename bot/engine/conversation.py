@@ -193,15 +193,11 @@ class Engine:
             return script.status_one(connection)
 
     def cancel(self, actor: Actor, reference: str) -> Message:
-        if not reference:
-            return Message.text("Say which connection to cancel, such as /eco cancel 12 (see /eco status).")
         # Read, then decide who may, then write: the approver check may ask Slack, and no transaction is held
         # open across that call. The fenced transition makes the gap harmless.
-        with self.sessions() as session:
-            connection = self._find(session, actor.team, reference)
-        if connection is None:
-            self._audit(None, actor.team, None, actor.user, "cancel", "refused", f"no connection {shorten(reference)} here")
-            return script.unknown_connection(reference)
+        connection = self._named(actor, reference, "cancel", "Say which connection to cancel, such as /eco cancel 12 (see /eco status).")
+        if isinstance(connection, Message):
+            return connection
         if STEPS[Step(connection.step)].finished:
             self._audit(None, actor.team, connection, actor.user, "cancel", "refused", "already finished")
             return Message.text(f"Connection #{connection.id} is already {STEPS[Step(connection.step)].label}.")
@@ -337,13 +333,9 @@ class Engine:
         Changes no step: it answers "is it still right?", for instance after the customer fixed something
         or before trusting an old connection. A step that is being checked right now is left alone.
         """
-        if not reference:
-            return Message.text("Say which connection to check again, such as /eco verify 12 (see /eco status).")
-        with self.sessions() as session:
-            connection = self._find(session, actor.team, reference)
-        if connection is None:
-            self._audit(None, actor.team, None, actor.user, "verify", "refused", f"no connection {shorten(reference)} here")
-            return script.unknown_connection(reference)
+        connection = self._named(actor, reference, "verify", "Say which connection to check again, such as /eco verify 12 (see /eco status).")
+        if isinstance(connection, Message):
+            return connection
         if Step(connection.step) in CHECKING:
             self._audit(None, actor.team, connection, actor.user, "verify", "refused", "a check is running")
             return script.still_checking(connection)
@@ -378,13 +370,9 @@ class Engine:
 
     def audit(self, actor: Actor, reference: str) -> Message:
         """`/eco audit <id>`: a connection's history, for its requester and the approvers (a refusal is recorded)."""
-        if not reference:
-            return Message.text("Say which connection's history to show, such as /eco audit 12 (see /eco status).")
-        with self.sessions() as session:
-            connection = self._find(session, actor.team, reference)
-        if connection is None:
-            self._audit(None, actor.team, None, actor.user, "audit", "refused", f"no connection {shorten(reference)} here")
-            return script.unknown_connection(reference)
+        connection = self._named(actor, reference, "audit", "Say which connection's history to show, such as /eco audit 12 (see /eco status).")
+        if isinstance(connection, Message):
+            return connection
         if actor.user != connection.requester_id and not self._is_approver(actor.user):
             self._audit(None, actor.team, connection, actor.user, "audit", "refused", "not the requester or an approver")
             return Message.text(
@@ -738,6 +726,18 @@ class Engine:
                 record_audit(own, **values)
         except Exception:
             log.exception("could not record %s (%s) by %s in the audit trail", action, outcome, actor)
+
+    def _named(self, actor: Actor, reference: str, action: str, usage: str) -> Connection | Message:
+        """The connection a command names, or the answer when it names none in this workspace (recorded as a
+        refused `action`). `usage` is the answer to a command that names nothing."""
+        if not reference:
+            return Message.text(usage)
+        with self.sessions() as session:
+            connection = self._find(session, actor.team, reference)
+        if connection is None:
+            self._audit(None, actor.team, None, actor.user, action, "refused", f"no connection {shorten(reference)} here")
+            return script.unknown_connection(reference)
+        return connection
 
     def _find(self, session: Session, team: str, reference: str) -> Connection | None:
         parsed = parse_connection_ref(reference)
