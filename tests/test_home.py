@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from bot.engine import script
-from bot.engine.conversation import HOME_CONNECTIONS
+from bot.engine.home import HOME_CONNECTIONS
 from bot.sandbox.world import CUSTOMER_ACCOUNT, CustomerAccount
 from bot.slack.render import blocks, thread_url
 from bot.store.db import session_factory
