@@ -85,7 +85,8 @@ def publish_template(bucket: str, prefix: str = "") -> str:
         raise UsageError("--prefix: a key prefix has no spaces or control characters.")
     body = template_text().encode()
     key = "/".join(filter(None, [prefix, f"eco-connect-{hashlib.sha256(body).hexdigest()[:12]}.yaml"]))
-    s3 = boto3.Session().client("s3", region_name=boto3.Session().region_name or ECO_REGION, config=CLIENT_CONFIG)
+    session = boto3.Session()
+    s3 = session.client("s3", region_name=session.region_name or ECO_REGION, config=CLIENT_CONFIG)
     try:
         s3.put_object(Bucket=name, Key=key, Body=body, ContentType="application/x-yaml")
         region = s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", ECO_REGION)

@@ -444,27 +444,18 @@ class Engine(Approvals, HomeTab):
         return sum(1 for notice in notices if self._deliver(notice))
 
     def _deliver(self, notice: Notice) -> bool:
+        """The window-end notice: posted in the thread, the connection complete, and a DM to the requester."""
         if notice.kind.startswith(f"{REMINDER}:"):
             return self._remind(notice)
-        with self.sessions() as session:
-            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
-        if connection is None or connection.step != Step.PROCESSING:
-            with self.sessions.begin() as session:
-                repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
+        connection = self._notice_connection(notice, lambda c: c.step == Step.PROCESSING)
+        if connection is None:
             return False
-        try:
-            ts = self.chat.post(connection.channel_id, script.window_ended(connection), thread=connection.thread_ts)
-        except ChatError as error:
-            log.warning("window notice for #%s not posted (%s); will retry", connection.id, error.code)
-            with self.sessions.begin() as session:
-                repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
-                self._audit(session, connection.team_id, connection, BOT_ACTOR, "window_notice", "failed", f"not posted ({error.code}); will retry")
-            return False
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=now, posted_ts=ts)
+
+        def complete(session: Session, now: datetime) -> None:
             repo.transition(session, connection, Step.COMPLETE, now)
-            self._audit(session, connection.team_id, connection, BOT_ACTOR, "window_notice", "done", step=Step.PROCESSING)
+
+        if not self._post_notice(notice, connection, script.window_ended(connection), "window_notice", then=complete):
+            return False
         try:
             self.chat.direct(connection.requester_id, script.window_ended_direct(connection))
         except ChatError as error:
@@ -475,31 +466,55 @@ class Engine(Approvals, HomeTab):
 
     def _remind(self, notice: Notice) -> bool:
         """An approval request still open after ECO_APPROVAL_REMINDER: remind the approvers once, in the thread."""
-        with self.sessions() as session:
-            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
-        still_open = connection is not None and connection.step in APPROVAL_FOR and notice.kind == f"{REMINDER}:{connection.approval_round}"
-        if not still_open:
-            with self.sessions.begin() as session:
-                repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
+        connection = self._notice_connection(
+            notice, lambda c: c.step in APPROVAL_FOR and notice.kind == f"{REMINDER}:{c.approval_round}"
+        )
+        if connection is None:
             return False
-        assert connection is not None
         message = script.approval_reminder(
             connection,
             what=APPROVAL_FOR[Step(connection.step)],
             approvers=sorted(self.policy.approvers.users),
             waiting_since=notice.due_at - self.policy.approval_reminder,
         )
+        return self._post_notice(notice, connection, message, "approval_reminder")
+
+    def _notice_connection(self, notice: Notice, still_due: Callable[[Connection], bool]) -> Connection | None:
+        """The connection a claimed notice is about, if the notice still applies to it; else the notice is dropped."""
+        with self.sessions() as session:
+            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
+        if connection is not None and still_due(connection):
+            return connection
+        with self.sessions.begin() as session:
+            repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
+        return None
+
+    def _post_notice(
+        self,
+        notice: Notice,
+        connection: Connection,
+        message: Message,
+        action: str,
+        *,
+        then: Callable[[Session, datetime], None] | None = None,
+    ) -> bool:
+        """Post a claimed notice in the connection's thread and record the outcome, fenced on our claim: sent
+        (with `then` in the same transaction), or back to pending for a later pass when the chat refused it."""
+        step = connection.step  # what the audit records, even when `then` moves the connection on
         try:
             ts = self.chat.post(connection.channel_id, message, thread=connection.thread_ts)
         except ChatError as error:
-            log.warning("approval reminder for #%s not posted (%s); will retry", connection.id, error.code)
+            log.warning("%s for #%s not posted (%s); will retry", action, connection.id, error.code)
             with self.sessions.begin() as session:
                 repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
-                self._audit(session, connection.team_id, connection, BOT_ACTOR, "approval_reminder", "failed", f"not posted ({error.code}); will retry")
+                self._audit(session, connection.team_id, connection, BOT_ACTOR, action, "failed", f"not posted ({error.code}); will retry")
             return False
+        now = self.clock.now()
         with self.sessions.begin() as session:
-            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=self.clock.now(), posted_ts=ts)
-            self._audit(session, connection.team_id, connection, BOT_ACTOR, "approval_reminder", "done")
+            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=now, posted_ts=ts)
+            if then is not None:
+                then(session, now)
+            self._audit(session, connection.team_id, connection, BOT_ACTOR, action, "done", step=step)
         return True
 
     # --- helpers -------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
             if role_arn:
                 chat.say(
                     "",
-                    f"(demo) In account {connection.bucket and role_arn.split(':')[4]}, the customer opened the link and the "
+                    f"(demo) In account {role_arn.split(':')[4]}, the customer opened the link and the "
                     "stack reached CREATE_COMPLETE. Its RoleArn output, to paste here:",
                     f"    {role_arn}",
                 )
