@@ -14,6 +14,7 @@ import threading
 from sqlalchemy.exc import OperationalError
 
 from bot.settings import SettingsError, load_settings
+from bot.store.db import SchemaError
 
 log = logging.getLogger("eco-bot")
 
@@ -25,6 +26,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=("socket", "http"), help="default: socket when SLACK_APP_TOKEN is set, else http")
     run.add_argument("--port", type=int, default=3000, help="HTTP mode port (default 3000)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP mode address (default 0.0.0.0)")
+    run.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not apply migrations (they run as a release step: `eco-bot db upgrade`); refuse to start if the schema is behind",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and exit")
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "db":
             return _db_upgrade()
         return _run(args)
-    except SettingsError as error:
+    except (SettingsError, SchemaError) as error:
         print(f"eco-bot: {error}", file=sys.stderr)
         return 2
     except OperationalError as error:
@@ -170,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.service import build_service
 
     try:
-        service = build_service(settings, signing_secret=signing_secret)
+        service = build_service(settings, signing_secret=signing_secret, migrate=not args.no_migrate)
     except BoltError as error:  # Bolt's auth.test at start: the token was refused
         raise SettingsError(f"Slack did not accept SLACK_BOT_TOKEN ({_slack_reason(error)}).") from None
     except OSError as error:

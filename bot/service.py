@@ -4,6 +4,7 @@ scheduler. Called once at start (and by tests, with their own settings); nothing
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,13 +15,13 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine as Database
 
 from bot.aws.verifier import AwsVerifier
-from bot.engine.conversation import Engine, Policy
+from bot.engine.conversation import Engine, policy_from
 from bot.engine.ports import Clock, SystemClock
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.chat import SlackChat, SlackDirectory
-from bot.store.db import open_database, session_factory, upgrade
+from bot.store.db import SchemaError, open_database, schema_problem, session_factory, upgrade
 
 
 @dataclass
@@ -33,11 +34,21 @@ class Service:
     executor: ThreadPoolExecutor
 
     def close(self) -> None:
-        """Stop taking scheduled work, let listeners already running finish, release the database."""
-        self.scheduler.stop()
-        self.executor.shutdown(wait=True)
-        self.engine.close()
+        """Stop taking scheduled work, let the work under way finish within ECO_SHUTDOWN_TIMEOUT (listeners
+        already acknowledged, notices being posted), release this process's claims, release the database."""
+        deadline = time.monotonic() + self.settings.shutdown_timeout.total_seconds()
+        self.scheduler.stop(timeout=0)  # its pass stops claiming; stop_notices below waits for what it holds
+        _shutdown(self.executor, deadline)
+        self.engine.close(timeout=max(deadline - time.monotonic(), 0.0))
         self.database.dispose()
+
+
+def _shutdown(executor: ThreadPoolExecutor, deadline: float) -> None:
+    """Let an executor's work finish until `deadline`; past it, the process exits without it (Slack retries an
+    event that was not acknowledged, and what a listener had claimed in the database is resumed by a replica)."""
+    executor.shutdown(wait=False, cancel_futures=True)
+    for thread in list(getattr(executor, "_threads", ())):
+        thread.join(max(deadline - time.monotonic(), 0.0))
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -59,25 +70,22 @@ def build_service(
     migrate: bool = True,
 ) -> Service:
     database = open_database(settings.database_url)
-    if migrate:
-        upgrade(database)
+    try:
+        if migrate:
+            upgrade(database)
+        problem = schema_problem(database)
+        if problem:  # never serve on a schema this code was not written for: it would fail request by request
+            raise SchemaError(problem)
+    except BaseException:
+        database.dispose()
+        raise
     client = slack_client(settings)
     engine = Engine(
         sessions=session_factory(database),
         chat=SlackChat(client),
         verifier=AwsVerifier(session=boto_session, trusted_principal_arn=settings.trusted_principal_arn),
         directory=SlackDirectory(client),
-        policy=Policy(
-            processing_window=settings.processing_window,
-            approvers=settings.approvers,
-            allow_self_approval=settings.allow_self_approval,
-            requesters=settings.requesters,
-            allowed_channels=settings.allowed_channels,
-            required_approvals=settings.required_approvals,
-            approval_steps=settings.approval_steps,
-            approval_reminder=settings.approval_reminder,
-            template_url=settings.template_url,
-        ),
+        policy=policy_from(settings),
         clock=clock or SystemClock(),
     )
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="eco-listener")

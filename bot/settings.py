@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 README_HINT = "see README.md, section 'Configuration'"
@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     required_approvals: int = Field(1, ge=1, le=10, alias="ECO_REQUIRED_APPROVALS")
     approval_steps: Annotated[frozenset[str], NoDecode] = Field(frozenset({"role"}), alias="ECO_APPROVAL_STEPS")
     approval_reminder: Annotated[timedelta, NoDecode] = Field(timedelta(hours=4), alias="ECO_APPROVAL_REMINDER")
+    # A question left unanswered: one reminder to the requester, then the conversation expires.
+    reminder_after: Annotated[timedelta, NoDecode] = Field(timedelta(hours=24), alias="ECO_REMINDER_AFTER")
+    expire_after: Annotated[timedelta, NoDecode] = Field(timedelta(days=7), alias="ECO_EXPIRE_AFTER")
+    notify_channel: str | None = Field(None, alias="ECO_NOTIFY_CHANNEL")
+    # How long a replica's claim on a notice holds before another replica may take it over (it died).
+    notice_lease: Annotated[timedelta, NoDecode] = Field(timedelta(minutes=2), alias="ECO_NOTICE_LEASE")
+    shutdown_timeout: Annotated[timedelta, NoDecode] = Field(timedelta(seconds=20), alias="ECO_SHUTDOWN_TIMEOUT")
 
     @field_validator("approval_steps", mode="before")
     @classmethod
@@ -126,7 +133,16 @@ class Settings(BaseSettings):
             raise ValueError("expected one or both of: bucket, role (the steps after which approval is needed)")
         return steps
 
-    @field_validator("processing_window", "scheduler_interval", "approval_reminder", mode="before")
+    @field_validator(
+        "processing_window",
+        "scheduler_interval",
+        "approval_reminder",
+        "reminder_after",
+        "expire_after",
+        "notice_lease",
+        "shutdown_timeout",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
@@ -141,6 +157,15 @@ class Settings(BaseSettings):
             if not _CHANNEL_ID.match(channel):
                 raise ValueError(f"{channel!r} is not a Slack channel ID (C… or G…); use IDs, never #names")
         return channels
+
+    @field_validator("notify_channel")
+    @classmethod
+    def _notify_channel(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _CHANNEL_ID.match(value.strip()):
+            raise ValueError(f"{value!r} is not a Slack channel ID (C… or G…); use the ID, never a #name")
+        return value.strip()
 
     @field_validator("approvers", "requesters", mode="before")
     @classmethod
@@ -195,6 +220,12 @@ class Settings(BaseSettings):
             raise ValueError(f"expected {what} starting with {prefix}")
         return value
 
+    @model_validator(mode="after")
+    def _expiry_after_reminder(self) -> Settings:
+        if self.expire_after <= self.reminder_after:
+            raise ValueError("ECO_EXPIRE_AFTER must be longer than ECO_REMINDER_AFTER (the reminder comes before the expiry)")
+        return self
+
     # --- derived views -------------------------------------------------------------------------
 
     def token(self, name: Literal["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]) -> str:
@@ -227,7 +258,7 @@ def load_settings(env_file: str | None = ".env", **overrides: object) -> Setting
             message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
             if item.get("type") == "bool_parsing":
                 message = "expected true or false"
-            problems.append(f"{variable}: {message}")
+            problems.append(message if variable == "settings" else f"{variable}: {message}")  # a rule across settings names its own
         raise SettingsError("; ".join(problems) + f" ({README_HINT}).") from None
 
 

@@ -77,8 +77,8 @@ def test_a_whole_conversation_leaves_its_trail_in_order(database_url, make_bot, 
     thread = start_connection(bot, "Acme prod")
     connection, approval_ts = _to_approval(bot, customer, thread)
     bot.click("eco_approve", _approve_value(thread), user=APPROVER, message_ts=approval_ts)
-    bot.wait_for_step("complete", timeout=20)
-    trail = _wait_for_trail(bot, 7, connection.id)
+    bot.wait_for_step("needs_attention", timeout=20)
+    trail = _wait_for_trail(bot, 9, connection.id)
 
     assert [row[1:5] for row in trail] == [
         ("awaiting_bucket", REQUESTER, "connect", "done"),
@@ -87,7 +87,9 @@ def test_a_whole_conversation_leaves_its_trail_in_order(database_url, make_bot, 
         ("awaiting_role", REQUESTER, "answer_role", "done"),
         ("checking_role", "eco-bot", "checks", "done"),
         ("awaiting_approval", APPROVER, "approve", "done"),
-        ("processing", "eco-bot", "window_notice", "done"),
+        ("processing", "eco-bot", "window_check", "failed"),  # no report data was delivered
+        ("needs_attention", "eco-bot", "window_notice", "done"),
+        ("needs_attention", "eco-bot", "window_direct_message", "done"),
     ]
     details = [row[5] for row in trail]
     assert details[0] == "in C1; label: Acme prod"
@@ -126,20 +128,23 @@ def test_a_failed_check_cancel_and_verify_are_recorded(bot: RunningBot, customer
 
 def test_a_window_notice_slack_refused_is_recorded_and_retried(make_bot, sqlite_url, customer):
     bot = make_bot(sqlite_url)
-    notice = lambda params: (params.get("metadata") or {}).get("event_type") == "eco_window_end"  # noqa: E731
+    notice = lambda params: ((params.get("metadata") or {}).get("event_payload") or {}).get("notice") == "window_end"  # noqa: E731
     bot.fake.fail("chat.postMessage", "internal_error", when=notice, times=1)
-    bot.fake.fail("conversations.open", "user_not_found")
+    bot.fake.fail("conversations.open", "user_not_found", times=1)
     thread = start_connection(bot)
     connection, approval_ts = _to_approval(bot, customer, thread)
     bot.click("eco_approve", _approve_value(thread), user=APPROVER, message_ts=approval_ts)
-    bot.wait_for_step("complete", timeout=20)
+    bot.wait_for_step("needs_attention", timeout=20)
 
-    trail = [row[1:6] for row in _wait_for_trail(bot, 9, connection.id)][-3:]
+    trail = [row[1:6] for row in _wait_for_trail(bot, 11, connection.id)]
 
-    assert trail == [
-        ("processing", "eco-bot", "window_notice", "failed", "not posted (internal_error); will retry"),
-        ("processing", "eco-bot", "window_notice", "done", ""),
-        ("complete", "eco-bot", "window_notice", "failed", "no direct message to the requester (user_not_found)"),
+    assert trail[-5][:4] == ("processing", "eco-bot", "window_check", "failed")
+    # The thread notice and the direct message are delivered side by side: their records interleave.
+    assert sorted(trail[-4:]) == [
+        ("needs_attention", "eco-bot", "window_direct_message", "done", ""),
+        ("needs_attention", "eco-bot", "window_direct_message", "failed", "not posted (user_not_found); will retry"),
+        ("needs_attention", "eco-bot", "window_notice", "done", ""),
+        ("needs_attention", "eco-bot", "window_notice", "failed", "not posted (internal_error); will retry"),
     ]
 
 

@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
+
+from bot.store.db import alembic_config, open_database
 from bot.store.models import Base
 from tests.processes import process_env
 
@@ -124,6 +127,45 @@ def test_db_upgrade_creates_the_tables_in_a_sqlite_file(tmp_path: Path) -> None:
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     assert tables >= set(Base.metadata.tables) | {"alembic_version"}
     assert len(version) == 1
+
+
+def _database_at(tmp_path: Path, revision: str) -> str:
+    """A SQLite file migrated up to `revision` (an older release's schema)."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = open_database(url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+    return url
+
+
+RUN_HTTP = ("run", "--mode", "http", "--port", "0", "--host", "127.0.0.1")
+# A Slack API nobody listens on: the schema is judged before any call to Slack.
+NO_SLACK = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s" * 32, "ECO_SLACK_API_URL": "http://127.0.0.1:9/api/"}
+
+
+def test_run_without_migrations_refuses_a_schema_that_is_behind(tmp_path: Path) -> None:
+    url = _database_at(tmp_path, "0004")
+
+    result = eco_bot(tmp_path, *RUN_HTTP, "--no-migrate", DATABASE_URL=url, **NO_SLACK)
+
+    line = assert_one_line_error(result, "schema is behind", "0004", "eco-bot db upgrade")
+    assert result.returncode == 2, line
+    with sqlite3.connect(tmp_path / "old.db") as connection:  # and it migrated nothing
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+
+
+def test_run_refuses_a_schema_migrated_by_a_newer_release(tmp_path: Path) -> None:
+    url = _database_at(tmp_path, "head")
+    with sqlite3.connect(tmp_path / "old.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+
+    result = eco_bot(tmp_path, *RUN_HTTP, DATABASE_URL=url, **NO_SLACK)
+
+    assert_one_line_error(result, "newer than this release", "0099")
+    assert result.returncode == 2
 
 
 # --- app.py --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from bot.store.models import Decision, Notice
 from tests.harness import APPROVER, CHANNEL, REQUESTER, TEMPLATE_URL, RunningBot, message_text, start_connection
 
 
-def test_from_connect_to_the_window_notice(database_url: str, make_bot, customer: CustomerAccount):
+def test_from_connect_to_the_window_notice(database_url: str, make_bot, aws, customer: CustomerAccount):
     bot: RunningBot = make_bot(database_url)
     fake = bot.fake
 
@@ -65,31 +65,34 @@ def test_from_connect_to_the_window_notice(database_url: str, make_bot, customer
     assert f"<@{APPROVER}>" in message_text(decided.params)
     thread.wait_for_post("Eco is now processing")
     assert bot.connection().step == "processing"
+    aws.deliver_report(CUSTOMER_ACCOUNT, "eco-cur")  # AWS delivers the first report files during the window
 
-    # 6-7. The window ends: a notice in the thread and a direct message to the requester, once each.
-    notice = thread.wait_for_post("initial processing window", timeout=20)[0]
-    assert notice.params["metadata"]["event_type"] == "eco_window_end"
+    # 6-7. The window ends: the data-arrival check passes; a tagged notice in the thread and a direct message to
+    # the requester, once each.
+    notice = thread.wait_for_post("report data is arriving", timeout=20)[0]
+    assert notice.params["metadata"] == {"event_type": "eco_notice", "event_payload": {"connection_id": connection.id, "notice": "window_end"}}
     direct = fake.wait_for("chat.postMessage", lambda params: params.get("channel") == f"D{REQUESTER}")[0]
-    assert "processing window has ended" in message_text(direct.params)
+    assert "report data is arriving" in message_text(direct.params)
     assert fake.wait_for("conversations.open")[0].params["users"] == REQUESTER
-    connection = bot.wait_for_step("complete")
+    connection = bot.wait_for_step("active")
     time.sleep(0.6)  # a few more scheduler passes: nothing is posted twice
-    assert len([c for c in thread.posts() if (c.params.get("metadata") or {}).get("event_type") == "eco_window_end"]) == 1
+    assert len([c for c in thread.posts() if (c.params.get("metadata") or {}).get("event_payload", {}).get("notice") == "window_end"]) == 1
     assert len([c for c in fake.calls("chat.postMessage") if c.params.get("channel") == f"D{REQUESTER}"]) == 1
 
-    # The root checklist was kept current at every step and ends "connected".
+    # The root checklist was kept current at every step and ends "active".
     root_updates = thread.root_updates()
     assert len(root_updates) >= 4
-    assert "connected" in message_text(root_updates[-1].params)
+    assert "active: report data is arriving" in message_text(root_updates[-1].params)
 
     with session_factory(bot.database)() as session:
         assert [(d.user_id, d.decision) for d in session.scalars(select(Decision))] == [(APPROVER, "approve")]
         notices = list(session.scalars(select(Notice)))
-        # The window notice was sent once; the approval reminder was dropped when the approval came in time.
-        assert sorted((n.kind, n.state, n.posted_ts) for n in notices) == [
-            ("approval_reminder:1", "dropped", None),
-            ("window_end", "sent", notice.response["ts"]),
-        ]
+        # The window notice and the DM were sent once each; the approval reminder and the questions' reminders
+        # and expiries were dropped when the answers came in time.
+        sent = sorted((n.kind, n.posted_ts) for n in notices if n.state == "sent")
+        assert sent == [("window_end", notice.response["ts"]), ("window_end_dm", direct.response["ts"])]
+        assert {n.state for n in notices if n.state != "sent"} <= {"dropped", "pending"}
+        assert {n.kind.split(":")[0] for n in notices if n.state != "sent"} == {"approval_reminder", "answer_reminder", "expire"}
         assert connection.window_ends_at is not None and connection.window_ends_at.tzinfo is not None
 
 
@@ -112,9 +115,9 @@ def test_a_restart_before_the_window_ends_still_sends_the_notice_once(make_bot, 
     first.stop()  # the process goes away with the notice still due
 
     second = make_bot(sqlite_url, ECO_PROCESSING_WINDOW="3s")
-    second.wait_for_step("complete", timeout=20)
+    second.wait_for_step("needs_attention", timeout=20)  # no report data was delivered
     time.sleep(0.6)
-    assert len(thread.wait_for_post("initial processing window")) == 1
+    assert len(thread.wait_for_post("processing window for account")) == 1
 
 
 def test_two_replies_racing_check_the_bucket_once(database_url, make_bot, customer):

@@ -33,7 +33,7 @@ from bot.engine.content import (
     Time,
     rich,
 )
-from bot.slack.render import HEADER_LIMIT, SECTION_LIMIT, blocks, fallback_text, inline, metadata, mrkdwn
+from bot.slack.render import HEADER_LIMIT, SECTION_LIMIT, blocks, fallback_text, has_tag, inline, metadata, mrkdwn
 
 # What a user might type to ping a channel, mention someone, plant a link, or double-decode an entity.
 HOSTILE = [
@@ -240,7 +240,18 @@ def test_long_fallback_truncated() -> None:
 
 def test_metadata_from_tag() -> None:
     message = Message.of(Paragraph(rich("The window ended.")), tag=Tag("window_end", 7))
-    assert metadata(message) == {"event_type": "eco_window_end", "event_payload": {"connection_id": 7}}
+    assert metadata(message) == {"event_type": "eco_notice", "event_payload": {"connection_id": 7, "notice": "window_end"}}
+
+
+def test_a_tagged_message_is_recognised_by_its_metadata_and_only_by_it() -> None:
+    tag = Tag("approval_reminder:2", 7)
+    posted = {"ts": "1.000100", "metadata": metadata(Message.of(Paragraph(rich("Reminder")), tag=tag))}
+
+    assert has_tag(posted, tag)
+    assert not has_tag(posted, Tag("approval_reminder:3", 7))
+    assert not has_tag(posted, Tag("approval_reminder:2", 8))
+    assert not has_tag({"ts": "1.000100"}, tag)  # asked without include_all_metadata: no metadata, no match
+    assert not has_tag({"metadata": {"event_type": "other_app", "event_payload": {"connection_id": 7, "notice": tag.kind}}}, tag)
 
 
 def test_no_tag_no_metadata() -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from bot.sandbox.world import CustomerAccount
-from bot.store.models import Connection, SlackEvent
+from bot.store.models import Connection, Notice, SlackEvent
 from tests.harness import APPROVER, BOT_TOKEN, SIGNING_SECRET, RunningBot, message_text, start_connection
 
 
@@ -50,15 +50,23 @@ def test_a_rate_limited_window_notice_is_posted_after_retry_after_once(make_bot,
     connection = bot.wait_for_step("awaiting_role")
     bot.reply(customer.launch_stack(external_id=connection.external_id, bucket="acme-cur"), thread=thread.ts)
     approval = thread.wait_for_post("waiting for approval")[0]
-    bot.fake.rate_limit(
-        "chat.postMessage", retry_after=1, times=1, when=lambda p: (p.get("metadata") or {}).get("event_type") == "eco_window_end"
-    )
+    bot.fake.rate_limit("chat.postMessage", retry_after=2, times=1, when=_window_notice)
     bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval.response["ts"])
 
-    bot.wait_for_step("complete", timeout=20)
-    attempts = [c for c in bot.fake.calls("chat.postMessage") if (c.params.get("metadata") or {}).get("event_type") == "eco_window_end"]
+    bot.wait_for_step("needs_attention", timeout=20)
+    bot.fake.wait_for("chat.postMessage", lambda p: _window_notice(p), count=2, timeout=20)
+    time.sleep(0.6)  # more scheduler passes: nothing is posted twice
+    attempts = [c for c in bot.fake.calls("chat.postMessage") if _window_notice(c.params)]
     assert [c.status for c in attempts] == [429, 200]
-    assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After was honoured
+    assert attempts[1].at - attempts[0].at >= 2.0  # moved by Retry-After, not retried at the next pass
+    with bot.database.connect() as connection:
+        assert connection.execute(select(Notice.state, Notice.posted_ts).where(Notice.kind == "window_end")).one() == (
+            "sent", attempts[1].response["ts"]
+        )
+
+
+def _window_notice(params: dict) -> bool:
+    return ((params.get("metadata") or {}).get("event_payload") or {}).get("notice") == "window_end"
 
 
 def test_secrets_never_reach_the_logs(bot: RunningBot, customer: CustomerAccount, caplog):

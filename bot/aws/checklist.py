@@ -39,6 +39,10 @@ ROLE_CHECKS: tuple[str, ...] = (
     *(r.name for r in need.REPORT_REQUIREMENTS),
     DELIVERY, BUCKET_POLICY, LISTING, READING, DATA, COST_EXPLORER,
 )  # fmt: skip
+# The end of the processing window asks one question, "can Eco read data now?": the role and the report chain.
+ARRIVAL_CHECKS: tuple[str, ...] = (
+    ASSUME, REPORT, *(r.name for r in need.REPORT_REQUIREMENTS), DELIVERY, LISTING, READING, DATA,
+)  # fmt: skip
 # Lines that may stay pending without holding the step: they describe data still on its way, or extras.
 NOT_REQUIRED = frozenset({ORGANIZATION, DELIVERY, READING, DATA, COST_EXPLORER})
 

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws import requirements as need
 from bot.aws.checklist import (  # noqa: F401  (the check names are part of this module's interface)
     ACCOUNT,
+    ARRIVAL_CHECKS,
     ASSUME,
     BUCKET_POLICY,
     COST_EXPLORER,
@@ -192,6 +193,26 @@ class AwsVerifier:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a stuck call must not hold the answer
         board.stats.wall = time.monotonic() - started
+        return board.items()
+
+    def check_arrival(self, role: RoleArn, external_id: str, bucket: str) -> list[Item]:
+        """At the end of the processing window: has report data arrived? The role, the report and its files only
+        (the checks that say whether Eco can read data now), under the same deadline as the role step."""
+        board = Board(ARRIVAL_CHECKS)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eco-arrival")
+        try:
+            board.begin(ASSUME)
+            assumed = pool.submit(self._assume, role, external_id)
+            wait([assumed], timeout=self._deadline)
+            credentials = self._record_assume(board, assumed, role)
+            if credentials is None:
+                board.skip([n for n in ARRIVAL_CHECKS if n != ASSUME], "Not checked: needs the role.")
+            else:
+                chain = pool.submit(self._chain, board, self._report, credentials, bucket)
+                wait([chain], timeout=self._deadline)
+            board.skip(board.open_lines(), f"Not checked: AWS did not answer within {self._deadline:.0f} seconds.")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a stuck call must not hold the notice
         return board.items()
 
     def _settle(self, board: Board, futures: list[Future], deadline: float, progress: Progress | None) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.engine import script
 from bot.engine.content import Message, plain, shorten
 from bot.engine.identifiers import Invalid, parse_decision_ref
+from bot.engine.notices import APPROVAL_REMINDER as REMINDER
 from bot.engine.ports import Actor
 from bot.engine.steps import AFTER_APPROVAL, AFTER_REJECTION, APPROVAL_FOR, STEPS, Step
 from bot.settings import Approvers
@@ -19,7 +20,6 @@ from bot.store.models import Connection, Decision
 
 log = logging.getLogger(__name__)
 
-REMINDER = "approval_reminder"  # notice kinds are `approval_reminder:<round>`: one reminder per request
 
 
 class _Raced(Exception):

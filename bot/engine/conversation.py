@@ -24,27 +24,27 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.aws.template import quick_create_url, stack_name_for
 from bot.engine import script
-from bot.engine.approvals import REMINDER, Approvals
+from bot.engine.approvals import Approvals
 from bot.engine.content import Item, Message, Status, shorten
 from bot.engine.home import HomeTab
 from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_role_arn
+from bot.engine.notices import Notices
 from bot.engine.ports import Actor, Chat, ChatError, Clock, Directory, Verifier
 from bot.engine.steps import APPROVAL_FOR, AWAITING_ANSWER, CHECKING, STEPS, Step
-from bot.settings import Approvers
+from bot.settings import Approvers, Settings
 from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR, Outcome, audit_for_connection, record_audit
-from bot.store.models import Connection, Decision, Notice
+from bot.store.models import Connection, Decision
 
 log = logging.getLogger(__name__)
 
 MAX_LABEL = 80
-WINDOW_END = "window_end"
 AUDIT_SHOWN = 50  # the newest events /eco audit shows; the export has them all
 
 Progress = Callable[[list[Item]], None]
@@ -61,6 +61,11 @@ class Policy:
     required_approvals: int = 1  # distinct approvers per approval request
     approval_steps: frozenset[str] = frozenset({"role"})  # after which answers ("bucket", "role") approval is needed
     approval_reminder: timedelta = timedelta(hours=4)  # approvers are reminded once after this long
+    reminder_after: timedelta = timedelta(hours=24)  # a question unanswered this long: one reminder
+    expire_after: timedelta = timedelta(days=7)  # a question unanswered this long: the conversation expires
+    notify_channel: str | None = None  # where the end of a processing window is summed up in one line
+    notice_workers: int = 8  # notices delivered at once by one process
+    notice_retry: timedelta = timedelta(seconds=30)  # a notice Slack refused is tried again after this, then doubling
     allowed_channels: frozenset[str] = frozenset()  # empty: in any channel
     template_url: str | None = None
     check_timeout: timedelta = timedelta(minutes=5)  # a check older than this was interrupted
@@ -72,7 +77,29 @@ class Policy:
     home_refresh_limit: int = 50
 
 
-class Engine(Approvals, HomeTab):
+def policy_from(settings: Settings, **overrides: object) -> Policy:
+    """The engine's policy from the bot's settings (`overrides` for the shell's demo)."""
+    values = {
+        "processing_window": settings.processing_window,
+        "approvers": settings.approvers,
+        "allow_self_approval": settings.allow_self_approval,
+        "requesters": settings.requesters,
+        "allowed_channels": settings.allowed_channels,
+        "required_approvals": settings.required_approvals,
+        "approval_steps": settings.approval_steps,
+        "approval_reminder": settings.approval_reminder,
+        "reminder_after": settings.reminder_after,
+        "expire_after": settings.expire_after,
+        "notify_channel": settings.notify_channel,
+        "notice_lease": settings.notice_lease,
+        "notice_retry": settings.scheduler_interval,  # the next pass
+        "template_url": settings.template_url,
+    }
+    values.update(overrides)
+    return Policy(**values)  # type: ignore[arg-type]
+
+
+class Engine(Approvals, HomeTab, Notices):
     def __init__(
         self,
         *,
@@ -96,9 +123,11 @@ class Engine(Approvals, HomeTab):
         self._home_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eco-home")
         self._home_queued: set[str] = set()
         self._home_lock = threading.Lock()
+        self._start_notices(policy.notice_workers)
 
-    def close(self) -> None:
-        """Finish the Home refreshes already queued."""
+    def close(self, timeout: float = 20.0) -> None:
+        """Stop delivering notices (releasing this process's claims) and finish the Home refreshes already queued."""
+        self.stop_notices(timeout)
         self._home_worker.shutdown(wait=True)
 
     # --- commands ------------------------------------------------------------------------------
@@ -174,6 +203,7 @@ class Engine(Approvals, HomeTab):
             return script.not_posted(error.code)
         with self.sessions.begin() as session:
             session.merge(connection).thread_ts = thread_ts
+            self._schedule_follow_ups(session, connection, now)  # the question's reminder and expiry
             self._audit(session, actor.team, connection, actor.user, "connect", "done", f"in {actor.channel}; label: {label or '(none)'}")
         connection.thread_ts = thread_ts
         self._post(connection, script.ask_bucket(connection))
@@ -393,15 +423,6 @@ class Engine(Approvals, HomeTab):
         configured = self.policy.template_url is not None
         self._post(connection, script.ask_role(connection, link=link, principal=principal, template_configured=configured))
 
-    def _schedule_follow_ups(self, session: Session, connection: Connection, now: datetime) -> None:
-        """The notices a step brings (in the transaction that entered it): a reminder for an approval request,
-        the window-end notice for processing."""
-        if connection.step in APPROVAL_FOR:
-            kind = f"{REMINDER}:{connection.approval_round}"
-            repo.schedule_notice(session, connection, kind=kind, due_at=now + self.policy.approval_reminder)
-        elif connection.step == Step.PROCESSING and connection.window_ends_at is not None:
-            repo.schedule_notice(session, connection, kind=WINDOW_END, due_at=connection.window_ends_at)
-
     def _approval_message(self, connection: Connection, approvals: list[Decision]) -> Message:
         return script.approval_request(
             connection,
@@ -431,91 +452,6 @@ class Engine(Approvals, HomeTab):
             self._post(connection, script.check_resumed())
             self._check(connection)
         return len(resumed)
-
-    # --- the end of the processing window ----------------------------------------------------------
-
-    def deliver_due_notices(self, *, limit: int = 50) -> int:
-        """Post every notice that is due, each claimed first so that no other process posts it too."""
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            notices = repo.claim_due_notices(
-                session, now=now, owner=self.worker_id, lease=self.policy.notice_lease, limit=limit
-            )
-        return sum(1 for notice in notices if self._deliver(notice))
-
-    def _deliver(self, notice: Notice) -> bool:
-        """The window-end notice: posted in the thread, the connection complete, and a DM to the requester."""
-        if notice.kind.startswith(f"{REMINDER}:"):
-            return self._remind(notice)
-        connection = self._notice_connection(notice, lambda c: c.step == Step.PROCESSING)
-        if connection is None:
-            return False
-
-        def complete(session: Session, now: datetime) -> None:
-            repo.transition(session, connection, Step.COMPLETE, now)
-
-        if not self._post_notice(notice, connection, script.window_ended(connection), "window_notice", then=complete):
-            return False
-        try:
-            self.chat.direct(connection.requester_id, script.window_ended_direct(connection))
-        except ChatError as error:
-            log.warning("direct message to the requester of #%s failed (%s)", connection.id, error.code)
-            self._audit(None, connection.team_id, connection, BOT_ACTOR, "window_notice", "failed", f"no direct message to the requester ({error.code})")
-        self._refresh_root(connection)
-        return True
-
-    def _remind(self, notice: Notice) -> bool:
-        """An approval request still open after ECO_APPROVAL_REMINDER: remind the approvers once, in the thread."""
-        connection = self._notice_connection(
-            notice, lambda c: c.step in APPROVAL_FOR and notice.kind == f"{REMINDER}:{c.approval_round}"
-        )
-        if connection is None:
-            return False
-        message = script.approval_reminder(
-            connection,
-            what=APPROVAL_FOR[Step(connection.step)],
-            approvers=sorted(self.policy.approvers.users),
-            waiting_since=notice.due_at - self.policy.approval_reminder,
-        )
-        return self._post_notice(notice, connection, message, "approval_reminder")
-
-    def _notice_connection(self, notice: Notice, still_due: Callable[[Connection], bool]) -> Connection | None:
-        """The connection a claimed notice is about, if the notice still applies to it; else the notice is dropped."""
-        with self.sessions() as session:
-            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
-        if connection is not None and still_due(connection):
-            return connection
-        with self.sessions.begin() as session:
-            repo.finish_notice(session, notice, owner=self.worker_id, state="dropped", now=self.clock.now())
-        return None
-
-    def _post_notice(
-        self,
-        notice: Notice,
-        connection: Connection,
-        message: Message,
-        action: str,
-        *,
-        then: Callable[[Session, datetime], None] | None = None,
-    ) -> bool:
-        """Post a claimed notice in the connection's thread and record the outcome, fenced on our claim: sent
-        (with `then` in the same transaction), or back to pending for a later pass when the chat refused it."""
-        step = connection.step  # what the audit records, even when `then` moves the connection on
-        try:
-            ts = self.chat.post(connection.channel_id, message, thread=connection.thread_ts)
-        except ChatError as error:
-            log.warning("%s for #%s not posted (%s); will retry", action, connection.id, error.code)
-            with self.sessions.begin() as session:
-                repo.finish_notice(session, notice, owner=self.worker_id, state="pending", now=self.clock.now())
-                self._audit(session, connection.team_id, connection, BOT_ACTOR, action, "failed", f"not posted ({error.code}); will retry")
-            return False
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=now, posted_ts=ts)
-            if then is not None:
-                then(session, now)
-            self._audit(session, connection.team_id, connection, BOT_ACTOR, action, "done", step=step)
-        return True
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -11,16 +11,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.engine.content import Item, Message
+from bot.engine.content import Item, Message, Tag
 from bot.engine.identifiers import RoleArn
 
 
 class ChatError(Exception):
     """The chat service refused a call. `code` is its machine-readable reason (e.g. `not_in_channel`)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, *, retry_after: float | None = None, delivered: bool | None = False):
         super().__init__(code)
         self.code = code
+        # Rate limited: the service's Retry-After, in seconds.
+        self.retry_after = retry_after
+        # Whether the call may have taken effect anyway: False when the service answered with a refusal,
+        # None when it did not answer (a timeout: a post may have gone through).
+        self.delivered = delivered
 
 
 class Chat(Protocol):
@@ -35,6 +40,13 @@ class Chat(Protocol):
 
     def direct(self, user: str, message: Message) -> str:
         """Send a direct message to a user."""
+
+    def direct_channel(self, user: str) -> str:
+        """The channel of the bot's direct messages with a user (opened if need be)."""
+
+    def find_tagged(self, channel: str, tag: Tag, *, thread: str | None = None, since: datetime | None = None) -> str | None:
+        """The id of a message the bot posted with `tag` (in `thread`, or in the channel since `since`), or None.
+        How a notice that may have been posted by a process that died is recognised instead of posted twice."""
 
     def publish_home(self, team: str, user: str, message: Message) -> None:
         """Show `message` as the bot's home page for one user of a workspace (Slack: the App Home tab)."""
@@ -54,6 +66,9 @@ class Verifier(Protocol):
         self, role: RoleArn, external_id: str, bucket: str, progress: Callable[[list[Item]], None] | None = None
     ) -> list[Item]:
         """The role step's checks; `progress` (if given) receives the checklist so far as lines finish."""
+
+    def check_arrival(self, role: RoleArn, external_id: str, bucket: str) -> list[Item]:
+        """Whether report data has arrived and can be read through the role (the end of the processing window)."""
 
     def trusted_principal(self) -> str | None:
         """The ARN the customer's role must trust, or None when it cannot be determined."""

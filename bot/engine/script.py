@@ -20,7 +20,6 @@ from bot.engine.content import (
     Message,
     Paragraph,
     Status,
-    Tag,
     ThreadLink,
     Time,
     rich,
@@ -56,9 +55,9 @@ def root(connection: Connection) -> Message:
     items = []
     details = _phase_details(connection)
     for index, name in enumerate(PHASES):
-        if step is Step.CANCELLED:
+        if info.phase < 0:  # cancelled or expired: stopped wherever it was
             status = Status.PASS if index < _reached_phase(connection) else Status.PENDING
-        elif step is Step.REJECTED and index == info.phase:
+        elif info.failed and index == info.phase:
             status = Status.FAIL
         elif index < info.phase:
             status = Status.PASS
@@ -101,7 +100,7 @@ def _phase_details(connection: Connection) -> dict[int, tuple]:
     elif rejections:
         details[2] = rich("rejected by ", Mention(rejections[-1].user_id))
     if connection.window_ends_at:
-        verb = "ended" if connection.step == Step.COMPLETE else "ends"
+        verb = "ends" if connection.step == Step.PROCESSING else "ended"
         details[3] = rich(f"{verb} ", Time(connection.window_ends_at))
     return details
 
@@ -368,32 +367,61 @@ def rejected(connection: Connection, user: str, *, what: str, reason: str) -> Me
     )
 
 
-def window_ended(connection: Connection) -> Message:
-    return Message.of(
-        Paragraph(
-            rich(
-                "🎉 Eco's initial processing window for account ",
-                Code(connection.account_id or "?"),
-                " ended at ",
-                Time(connection.window_ends_at) if connection.window_ends_at else "now",
-                ". Its cost data should now be visible in Eco. If it is not, check that the Cost and Usage Report "
-                "has delivered files to ",
-                Code(connection.bucket or "?"),
-                ".",
-            )
-        ),
-        tag=Tag("window_end", connection.id),
-    )
+def window_ended(connection: Connection, items: list[Item]) -> Message:
+    """The end of the processing window, in the thread: data is arriving, or what stops it (with the fixes)."""
+    account = Code(connection.account_id or "?")
+    if connection.step == Step.ACTIVE:
+        head = rich("🎉 Eco's processing window for account ", account, " has ended and report data is arriving in ",
+                    Code(connection.bucket or "?"), ". The connection is active: its costs are in Eco.")  # fmt: skip
+        shown = [item for item in items if item.status is not Status.PASS]  # only what is worth a look
+    else:
+        head = rich("⚠️ Eco's processing window for account ", account, " has ended, but Eco cannot read report data yet. "
+                    "Fix what is marked below, then run /eco verify ", str(connection.id), " to check again.")  # fmt: skip
+        shown = items
+    blocks: list = [Paragraph(head)]
+    if shown:
+        blocks.append(Checklist(tuple(shown)))
+    return Message.of(*blocks, summary=head)
 
 
 def window_ended_direct(connection: Connection) -> Message:
+    if connection.step == Step.ACTIVE:
+        return Message.text(
+            "Eco connection ", Bold(title(connection)), ": the processing window has ended and report data is arriving "
+            "for account ", Code(connection.account_id or "?"), ". The connection is active.",
+        )  # fmt: skip
     return Message.text(
-        "Eco connection ",
-        Bold(title(connection)),
-        ": the initial processing window has ended for account ",
-        Code(connection.account_id or "?"),
-        ". Its cost data should now be visible in Eco.",
+        "Eco connection ", Bold(title(connection)), ": the processing window has ended, but no readable report data "
+        "has arrived for account ", Code(connection.account_id or "?"), ". The thread says what to fix: ",
+        ThreadLink(connection.channel_id, connection.thread_ts or "", "open it"), ".",
+    )  # fmt: skip
+
+
+def window_summary(connection: Connection) -> Message:
+    """One line for ECO_NOTIFY_CHANNEL."""
+    outcome = "active, report data is arriving" if connection.step == Step.ACTIVE else "needs attention, no readable report data"
+    mark = "✅" if connection.step == Step.ACTIVE else "⚠️"
+    return Message.text(
+        f"{mark} Eco connection ", title(connection), " (account ", Code(connection.account_id or "?"), f"): {outcome}. ",
+        ThreadLink(connection.channel_id, connection.thread_ts or "", "Thread"),
     )
+
+
+def answer_reminder(connection: Connection, *, waiting_since: datetime, expires_at: datetime) -> Message:
+    what = "bucket name" if connection.step == Step.AWAITING_BUCKET else "role ARN"
+    return Message.text(
+        "⏰ ", Mention(connection.requester_id), ", this connection has been waiting for the ", what, " since ",
+        Time(waiting_since), ". Reply here with it when you have it; without an answer the connection expires at ",
+        Time(expires_at), ".",
+    )  # fmt: skip
+
+
+def expired(connection: Connection, *, waited: timedelta) -> Message:
+    what = "role ARN" if connection.bucket else "bucket name"  # the question it stopped at
+    return Message.text(
+        "⌛ This connection expired: the ", what, " was not given within ", format_duration(waited),
+        ". Nothing was connected. Run /eco connect to start again.",
+    )  # fmt: skip
 
 
 def cancelled(connection: Connection, user: str) -> Message:
@@ -468,9 +496,9 @@ def status_one(connection: Connection) -> Message:
 
 def _status_of(connection: Connection) -> Status:
     step = Step(connection.step)
-    if step is Step.COMPLETE:
+    if step in (Step.COMPLETE, Step.ACTIVE):
         return Status.PASS
-    if step in (Step.REJECTED, Step.CANCELLED):
+    if step in (Step.REJECTED, Step.CANCELLED, Step.EXPIRED, Step.NEEDS_ATTENTION):
         return Status.FAIL
     return Status.CURRENT
 

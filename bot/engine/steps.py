@@ -16,7 +16,10 @@ class Step(StrEnum):
     CHECKING_ROLE = "checking_role"
     AWAITING_APPROVAL = "awaiting_approval"
     PROCESSING = "processing"
-    COMPLETE = "complete"
+    ACTIVE = "active"  # the window ended and report data is arriving
+    NEEDS_ATTENTION = "needs_attention"  # the window ended without readable data: the thread says what to fix
+    EXPIRED = "expired"  # a question went unanswered for ECO_EXPIRE_AFTER
+    COMPLETE = "complete"  # no longer entered (the window's end now checks the data: active or needs attention)
     REJECTED = "rejected"  # no longer entered (a rejection returns to the question); kept for old rows
     CANCELLED = "cancelled"
 
@@ -36,6 +39,7 @@ class StepInfo:
     label: str  # where it stands, for /eco status
     waits_for: str  # what it waits for ("" when finished)
     finished: bool = False
+    failed: bool = False  # shown as a failure at its phase (a rejection, data that did not arrive)
 
 
 STEPS: dict[Step, StepInfo] = {
@@ -48,9 +52,14 @@ STEPS: dict[Step, StepInfo] = {
     Step.CHECKING_ROLE: StepInfo(1, "checking the role", "the role checks to finish"),
     Step.AWAITING_APPROVAL: StepInfo(2, "waiting for approval", "approvers to press Approve or Reject in the thread"),
     Step.PROCESSING: StepInfo(3, "processing", "Eco's initial processing window to end"),
+    Step.ACTIVE: StepInfo(4, "active: report data is arriving", "", finished=True),
+    Step.NEEDS_ATTENTION: StepInfo(
+        3, "needs attention: no readable report data", "the fixes listed in the thread, then /eco verify", failed=True
+    ),
     Step.COMPLETE: StepInfo(4, "connected", "", finished=True),
-    Step.REJECTED: StepInfo(2, "rejected", "", finished=True),
-    Step.CANCELLED: StepInfo(-1, "cancelled", "", finished=True),
+    Step.REJECTED: StepInfo(2, "rejected", "", finished=True, failed=True),
+    Step.CANCELLED: StepInfo(-1, "cancelled", "", finished=True),  # phase -1: stopped wherever it was
+    Step.EXPIRED: StepInfo(-1, "expired: a question went unanswered", "", finished=True),
 }
 
 CHECKING = {Step.CHECKING_BUCKET: Step.AWAITING_BUCKET, Step.CHECKING_ROLE: Step.AWAITING_ROLE}
@@ -61,3 +70,6 @@ AWAITING_ANSWER = {Step.AWAITING_BUCKET: Step.CHECKING_BUCKET, Step.AWAITING_ROL
 APPROVAL_FOR = {Step.AWAITING_BUCKET_APPROVAL: "bucket", Step.AWAITING_APPROVAL: "role"}
 AFTER_APPROVAL = {Step.AWAITING_BUCKET_APPROVAL: Step.AWAITING_ROLE, Step.AWAITING_APPROVAL: Step.PROCESSING}
 AFTER_REJECTION = {Step.AWAITING_BUCKET_APPROVAL: Step.AWAITING_BUCKET, Step.AWAITING_APPROVAL: Step.AWAITING_ROLE}
+
+# Where the end of the processing window leads: data readable, or not.
+WINDOW_OUTCOMES = (Step.ACTIVE, Step.NEEDS_ATTENTION)

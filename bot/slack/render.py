@@ -28,6 +28,7 @@ from bot.engine.content import (
     Paragraph,
     Rich,
     Status,
+    Tag,
     Text,
     ThreadLink,
     Time,
@@ -166,13 +167,26 @@ def fallback_text(message: Message) -> str:
     return _truncate(mrkdwn(message.summary), FALLBACK_LIMIT)
 
 
+NOTICE_EVENT = "eco_notice"
+
+
 def metadata(message: Message) -> dict[str, Any] | None:
+    """Slack message metadata naming the notice a post delivers (connection and kind), so that the post can be
+    recognised in its thread or channel later."""
     if message.tag is None:
         return None
-    return {
-        "event_type": f"eco_{message.tag.kind}",
-        "event_payload": {"connection_id": message.tag.connection_id},
-    }
+    return {"event_type": NOTICE_EVENT, "event_payload": {"connection_id": message.tag.connection_id, "notice": message.tag.kind}}
+
+
+def has_tag(found: dict[str, Any], tag: Tag) -> bool:
+    """Whether a message returned by conversations.replies/history carries `tag` in its metadata."""
+    data = found.get("metadata") or {}
+    payload = data.get("event_payload") or {}
+    return (
+        data.get("event_type") == NOTICE_EVENT
+        and str(payload.get("connection_id")) == str(tag.connection_id)
+        and payload.get("notice") == tag.kind
+    )
 
 
 # --- the rejection form ------------------------------------------------------------------------------

@@ -64,7 +64,13 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration. On PostgreSQL, one replica at a time."""
+    """Apply every pending migration. On PostgreSQL, one replica at a time. A database migrated by a newer
+    release is refused with a SchemaError (this code cannot know what those migrations changed)."""
+    problem = schema_problem(engine)
+    if problem is None:
+        return
+    if "newer" in problem:
+        raise SchemaError(problem)
     config = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
@@ -88,10 +94,38 @@ def upgrade(engine: Engine) -> None:
 
 def is_at_head(engine: Engine) -> bool:
     """Whether the database has every migration this code knows."""
+    return schema_problem(engine) is None
+
+
+class SchemaError(Exception):
+    """The database's schema is not the one this code was written for; the message says what to do."""
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why this code must not serve on this database's schema, or None when the schema is at this code's head."""
     script = ScriptDirectory.from_config(alembic_config())
-    with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return current == set(script.get_heads())
+    quiet = logging.getLogger("alembic.runtime.migration")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # only reading the revision: no "Context impl ..." lines in the log
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        quiet.setLevel(level)
+    heads = set(script.get_heads())
+    if current == heads:
+        return None
+    known = {revision.revision for revision in script.walk_revisions()}
+    at = ", ".join(sorted(current)) or "empty (no migrations applied)"
+    if current - known:
+        return (
+            f"the database schema ({at}) is newer than this release knows (head {', '.join(sorted(heads))}): "
+            "a newer release migrated it; deploy that release here too"
+        )
+    return (
+        f"the database schema is behind this release (database: {at}; this release needs {', '.join(sorted(heads))}): "
+        "run `eco-bot db upgrade`, or start the bot without --no-migrate"
+    )
 
 
 def is_healthy(engine: Engine) -> bool:

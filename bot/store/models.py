@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -135,7 +136,9 @@ class Decision(Base):
 
 
 class Notice(Base):
-    """A message due at a given time (the end of the processing window), claimed before it is posted."""
+    """A message due at a given time (the end of the processing window, a reminder, an expiry), claimed with a
+    lease before it is posted. `attempted_at` is set just before each post: a notice claimed again with it set
+    may have been posted by a process that died, so its tag is looked for in the channel before posting again."""
 
     __tablename__ = "notices"
 
@@ -144,16 +147,24 @@ class Notice(Base):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, claimed, sent
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, claimed, sent, dropped, failed
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     posted_ts: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("connection_id", "kind"),
-        Index("ix_notices_state_due", "state", "due_at"),
+        # Only open notices are ever searched, and they are few beside the sent ones: a partial index stays
+        # small however many connections there are, and the claim reads it in due order.
+        Index(
+            "ix_notices_open_due",
+            "due_at",
+            postgresql_where=text("state IN ('pending', 'claimed')"),
+            sqlite_where=text("state IN ('pending', 'claimed')"),
+        ),
     )
 
 

@@ -190,44 +190,93 @@ def schedule_notice(session: Session, connection: Connection, *, kind: str, due_
     )
 
 
-def claim_due_notices(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[Notice]:
-    """Claim due notices for `owner`: pending ones, and claimed ones whose lease ran out.
+OPEN_STATES = ("pending", "claimed")
 
-    Each claim is its own conditional UPDATE, an atomic compare-and-swap on every database, so two
-    processes never hold the same notice.
-    """
-    claimable = and_(
+
+def _claimable(now: datetime):
+    """Due notices nobody holds: pending ones, and claimed ones whose claimant's lease ran out (it died)."""
+    return and_(
+        Notice.state.in_(OPEN_STATES),  # matches the partial index ix_notices_open_due
         Notice.due_at <= now,
-        or_(Notice.state == "pending", and_(Notice.state == "claimed", Notice.lease_until < now)),
+        or_(Notice.state == "pending", Notice.lease_until < now),
     )
-    candidates = session.scalars(select(Notice.id).where(claimable).order_by(Notice.due_at).limit(limit)).all()
-    claimed = []
-    for notice_id in candidates:
-        result = session.execute(
-            update(Notice)
-            .where(Notice.id == notice_id, claimable)
-            .values(state="claimed", claimed_by=owner, lease_until=now + lease, attempts=Notice.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(notice_id)
-    return list(session.scalars(select(Notice).where(Notice.id.in_(claimed)).order_by(Notice.due_at))) if claimed else []
+
+
+def claim_due_notices(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50) -> list[Notice]:
+    """Claim up to `limit` due notices for `owner`, the earliest due first, in one statement.
+
+    PostgreSQL: the candidates are locked with FOR UPDATE SKIP LOCKED, so replicas claiming at the same moment
+    each take different rows instead of queueing behind one another. SQLite has no SKIP LOCKED; the same
+    conditional UPDATE runs inside BEGIN IMMEDIATE (see `bot.store.db`), which makes it an atomic
+    compare-and-swap across processes.
+    """
+    candidates = select(Notice.id).where(_claimable(now)).order_by(Notice.due_at, Notice.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(Notice)
+        .where(Notice.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(state="claimed", claimed_by=owner, lease_until=now + lease, attempts=Notice.attempts + 1)
+        .returning(Notice)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = list(session.scalars(statement))
+    return sorted(claimed, key=lambda notice: (notice.due_at, notice.id))
+
+
+def _fenced(notice: Notice, owner: str):
+    """Writes about a claimed notice apply only while `owner` still holds it: a claimant whose lease ran out
+    and was taken over changes nothing."""
+    return update(Notice).where(Notice.id == notice.id, Notice.claimed_by == owner, Notice.state == "claimed")
+
+
+def _write_fenced(session: Session, notice: Notice, owner: str, **values: Any) -> bool:
+    result = session.execute(_fenced(notice, owner).values(**values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    for name, value in values.items():
+        setattr(notice, name, value)
+    return True
+
+
+def still_holds(session: Session, notice: Notice, *, owner: str) -> bool:
+    """Whether `owner` still holds the claim, locking the row for the rest of the transaction (so that the
+    change made under the claim and the claim itself commit together)."""
+    return _write_fenced(session, notice, owner, claimed_by=owner)
+
+
+def mark_attempt(session: Session, notice: Notice, *, owner: str, now: datetime) -> bool:
+    """Record, before posting, that a post is being attempted."""
+    return _write_fenced(session, notice, owner, attempted_at=now)
 
 
 def finish_notice(session: Session, notice: Notice, *, owner: str, state: str, now: datetime, posted_ts: str | None = None) -> bool:
-    """Record the outcome of a claimed notice; fenced on the claimant so a lapsed claim changes nothing."""
+    """Record the outcome of a claimed notice (sent with its ts, dropped, failed); fenced on the claimant."""
     values: dict[str, Any] = {"state": state, "lease_until": None}
     if state == "sent":
         values.update(posted_ts=posted_ts, sent_at=now)
-    if state == "pending":
-        values.update(claimed_by=None)
-    result = session.execute(
+    return _write_fenced(session, notice, owner, **values)
+
+
+def postpone_notice(session: Session, notice: Notice, *, owner: str, until: datetime, posted: bool | None) -> bool:
+    """Give a claimed notice back, due again at `until`. `posted=False` when the chat service said for sure that
+    nothing was posted (a 429, a refusal), so the next attempt need not look for an earlier post; None when it is
+    unknown (a timeout), so it must."""
+    values: dict[str, Any] = {"state": "pending", "claimed_by": None, "lease_until": None, "due_at": until}
+    if posted is False:
+        values["attempted_at"] = None
+    return _write_fenced(session, notice, owner, **values)
+
+
+def release_claims(session: Session, *, owner: str) -> int:
+    """On shutdown: give back every notice `owner` holds, due at once, for another process to take. An attempted
+    one keeps its `attempted_at`, so its taker looks for the post before posting."""
+    return session.execute(
         update(Notice)
-        .where(Notice.id == notice.id, Notice.claimed_by == owner, Notice.state == "claimed")
-        .values(**values)
+        .where(Notice.claimed_by == owner, Notice.state == "claimed")
+        .values(state="pending", claimed_by=None, lease_until=None)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    ).rowcount
 
 
 def drop_pending_notices(session: Session, connection: Connection, *, kind: str | None = None) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TextIO
 
-from bot.engine.content import Message
+from bot.engine.content import Message, Tag
 from bot.engine.ports import ChatError
 from bot.terminal import render
 
@@ -25,12 +26,19 @@ class TerminalChat:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._threads: dict[str, int] = {}  # message id of a thread's root -> its number on screen
+        self._tagged: dict[tuple[str, str | None, Tag], str] = {}  # notices printed, to be found again
         self._on_print = on_print  # e.g. redraw the prompt after output arrived while waiting
         self.current_thread: str | None = None  # where a line that is not a command goes
 
     def post(self, channel: str, message: Message, *, thread: str | None = None) -> str:
         message_id = f"{next(self._ids)}"
-        if thread is None:
+        if message.tag is not None:
+            self._tagged[(channel, thread, message.tag)] = message_id
+        if channel.startswith("@"):
+            self._print(f"(direct message to {channel})", message)
+        elif thread is None and message.tag is not None:  # a notice in a channel (ECO_NOTIFY_CHANNEL), not a thread
+            self._print(f"#{channel}", message)
+        elif thread is None:
             self._threads[message_id] = len(self._threads) + 1
             self.current_thread = message_id  # a new thread (a /eco connect) is where the answers go next
             self._print(f"#{channel} › new thread {self._threads[message_id]}", message)
@@ -48,8 +56,13 @@ class TerminalChat:
         self._print(f"(only @{user} sees this)", message)
 
     def direct(self, user: str, message: Message) -> str:
-        self._print(f"(direct message to @{user})", message)
-        return f"{next(self._ids)}"
+        return self.post(self.direct_channel(user), message)
+
+    def direct_channel(self, user: str) -> str:
+        return f"@{user}"
+
+    def find_tagged(self, channel: str, tag: Tag, *, thread: str | None = None, since: datetime | None = None) -> str | None:
+        return self._tagged.get((channel, thread, tag))
 
     def publish_home(self, team: str, user: str, message: Message) -> None:
         """A terminal has no Home tab: `/eco status` shows the same list."""

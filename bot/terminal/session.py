@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.aws.verifier import AwsVerifier
-from bot.engine.conversation import Engine, Policy
+from bot.engine.conversation import Engine, policy_from
 from bot.engine.ports import SystemClock
 from bot.scheduler import Scheduler
 from bot.settings import Approvers, Settings
@@ -58,16 +58,13 @@ def run_shell(settings: Settings, *, demo: bool, window: timedelta | None, user:
         chat=chat,
         verifier=AwsVerifier(trusted_principal_arn=principal),
         directory=NoDirectory(),
-        policy=Policy(
+        policy=policy_from(
+            settings,
             processing_window=window or settings.processing_window,
             approvers=approvers,
-            allow_self_approval=settings.allow_self_approval,
             # The demo is for trying the bot: nobody and no channel is kept out of it.
             requesters=Approvers() if demo else settings.requesters,
             allowed_channels=frozenset() if demo else settings.allowed_channels,
-            required_approvals=settings.required_approvals,
-            approval_steps=settings.approval_steps,
-            approval_reminder=settings.approval_reminder,
             template_url=template_url,
         ),
         clock=SystemClock(),
