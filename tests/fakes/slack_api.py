@@ -41,9 +41,8 @@ APP_TOKEN_PREFIX = "xapp-"
 # Methods that only an app-level token may call, and only from the Authorization header.
 APP_TOKEN_METHODS = ("apps.connections.open",)
 
-# Generated message timestamps start here and grow by TS_STEP_MICROS microseconds,
-# so they sort like real ones and never collide within one fake.
-FIRST_TS_MICROS = 1_700_000_000_000_100
+# Generated message timestamps are the time of the post, as on Slack (conversations.history's `oldest` compares
+# them with the clock), moved on by at least TS_STEP_MICROS so that they never collide within one fake.
 TS_STEP_MICROS = 100
 
 
@@ -108,7 +107,7 @@ class FakeSlack:
         self._rules: List[_FailureRule] = []
         # Messages the bot posted, by (channel, ts), in posting order.
         self._messages: Dict[tuple, Dict[str, Any]] = {}
-        self._next_ts = FIRST_TS_MICROS
+        self._next_ts = 0
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -130,6 +129,9 @@ class FakeSlack:
         # The scopes the token holds, sent as Slack does in the ``x-oauth-scopes`` header of each answered
         # call (what `eco-bot doctor` compares with manifest.yml). None: no such header.
         self.oauth_scopes: Optional[List[str]] = None
+        # Seconds each chat.postMessage waits before answering, standing in for Slack's round trip (benchmarks
+        # set it; 0: answer at once). Concurrent posts wait side by side, as they would on Slack.
+        self.post_delay: float = 0.0
 
     # ----- lifecycle -------------------------------------------------------
 
@@ -302,6 +304,8 @@ class FakeSlack:
 
         ``token_in_header``: the token came as ``Authorization: Bearer``, not as a ``token`` parameter.
         """
+        if method == "chat.postMessage" and self.post_delay > 0:
+            time.sleep(self.post_delay)
         status, headers, body = self._answer(method, params, token, token_in_header)
         with self._lock:
             self._calls.append(Call(method, params, token, time.time(), status, body))
@@ -341,8 +345,8 @@ class FakeSlack:
 
     def _new_ts(self) -> str:
         with self._lock:
-            micros = self._next_ts
-            self._next_ts += TS_STEP_MICROS
+            micros = max(self._next_ts, int(time.time() * 1_000_000))
+            self._next_ts = micros + TS_STEP_MICROS
         return _format_ts(micros)
 
     # ----- method answers ----------------------------------------------------
@@ -415,6 +419,21 @@ class FakeSlack:
                 message.pop("metadata", None)
         return {"ok": True, "messages": thread, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
+    def _conversations_history(self, params: Params) -> Dict[str, Any]:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        # Like Slack: the channel's top-level messages (thread replies stay in their threads), newest first.
+        history = [
+            m for m in self.messages(channel) if m.get("thread_ts", m["ts"]) == m["ts"] and float(m["ts"]) > oldest
+        ]
+        history.sort(key=lambda m: float(m["ts"]), reverse=True)
+        if not _is_true(params.get("include_all_metadata")):
+            for message in history:
+                message.pop("metadata", None)
+        return {"ok": True, "messages": history, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
     def _usergroups_users_list(self, params: Params) -> Dict[str, Any]:
         group = params.get("usergroup")
         with self._lock:
@@ -483,6 +502,7 @@ _METHOD_HANDLERS: Dict[str, Callable[[FakeSlack, Params], Dict[str, Any]]] = {
     "chat.getPermalink": FakeSlack._chat_get_permalink,
     "conversations.open": FakeSlack._conversations_open,
     "conversations.replies": FakeSlack._conversations_replies,
+    "conversations.history": FakeSlack._conversations_history,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "users.info": FakeSlack._users_info,
     "views.publish": FakeSlack._views_publish,
