@@ -106,7 +106,7 @@ def test_a_step_refreshes_home_for_those_who_opened_it(make_bot, sqlite_url, cus
 
     bot.click("eco_approve", str(connection.id), user=APPROVER, message_ts=approval.response["ts"])
     homes(bot, APPROVER, "Eco's initial processing window to end")
-    homes(bot, APPROVER, "connected", timeout=20)  # the window ends: a step the scheduler takes
+    homes(bot, APPROVER, "needs attention", timeout=20)  # the window ends (no data yet): a step the scheduler takes
 
     published_to = {call.params["user_id"] for call in bot.fake.calls("views.publish")}
     assert published_to == {APPROVER}

@@ -126,6 +126,27 @@ def test_no_data_needs_attention_with_what_to_fix(make_bot, sqlite_url, customer
     assert "needs attention" in bot.answer(f"status {connection.id}")
 
 
+def test_a_connection_that_needs_attention_becomes_active_when_verify_finds_data(
+    make_bot, sqlite_url, aws: AwsWorld, customer: CustomerAccount
+):
+    bot = make_bot(sqlite_url, ECO_PROCESSING_WINDOW="2s")
+    thread, connection = _to_processing(bot, customer)
+    bot.wait_for_step("needs_attention", timeout=20)
+    bot.answer(f"verify {connection.id}")  # the setup passes, but no data yet: it stays as it is
+    bot.fake.wait_for("chat.update", lambda p: "passes every check again" in message_text(p))  # its progress message
+    assert bot.connection().step == "needs_attention"
+    assert not [c for c in thread.posts() if "is active now" in message_text(c.params)]
+
+    aws.deliver_report(CUSTOMER_ACCOUNT, "eco-cur")  # the customer's fix: data arrives
+    bot.answer(f"verify {connection.id}")
+
+    assert bot.wait_for_step("active").step == "active"
+    thread.wait_for_post(f"connection #{connection.id} Acme prod is active now")
+    assert bot.audit_trail(connection.id)[-1][1:6] == (
+        "needs_attention", "eco-bot", "window_check", "done", "report data is arriving (checked again by /eco verify)"
+    )
+
+
 # --- posted once, whatever happened before ----------------------------------------------------------------
 
 
@@ -214,6 +235,7 @@ def test_concurrent_claimants_never_share_a_notice(notice_database):
                 batch = repo.claim_due_notices(session, now=now, owner=name, lease=timedelta(minutes=2), limit=7)
             if not batch:
                 break
+            assert len(batch) <= 7  # the limit bounds each claim (PostgreSQL could re-run an IN subquery per row)
             mine += [notice.id for notice in batch]
         claimed[name] = mine
 
@@ -246,6 +268,16 @@ def test_a_claim_is_taken_over_only_after_its_lease_and_a_lapsed_claimant_writes
         assert repo.finish_notice(session, taken, owner="b", state="sent", now=now, posted_ts="2.2")
     with sessions() as session:
         assert session.execute(select(Notice.state, Notice.posted_ts, Notice.attempts)).one() == ("sent", "2.2", 2)
+
+
+def test_one_claim_takes_at_most_its_limit_on_a_table_without_statistics(notice_database):
+    now = _seed_due(notice_database, 120)  # freshly filled: no ANALYZE yet, the plan the bench caught
+
+    with session_factory(notice_database).begin() as session:
+        claimed = repo.claim_due_notices(session, now=now, owner="one", lease=timedelta(minutes=2), limit=50)
+
+    assert len(claimed) == 50
+    assert [n.due_at for n in claimed] == sorted(n.due_at for n in claimed)  # the earliest due first
 
 
 def test_the_due_notice_query_reads_the_open_notices_index(notice_database):

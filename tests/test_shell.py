@@ -106,11 +106,12 @@ def test_the_demo_from_connect_to_the_window_notice(shell):
     demo.type("as UAPPROVER")
     demo.type("approve 1")
     demo.wait_for(r"Eco is now processing")
-    demo.wait_for(r"initial processing window", timeout=20)  # arrives from the scheduler while the prompt waits
+    # The window's end arrives from the scheduler while the prompt waits: the demo account has data, so it is active.
+    demo.wait_for(r"processing window for account 111122223333 has ended and report data is arriving", timeout=20)
     demo.wait_for(r"\(direct message to @UREQUESTER\)")
     demo.type("wait 2")
     demo.type("/eco status 1")
-    demo.wait_for(r"Connection #1 Acme: connected")
+    demo.wait_for(r"Connection #1 Acme: active: report data is arriving")
 
     assert demo.quit() == 0
     printed = "\n".join(demo.output)

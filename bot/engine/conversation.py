@@ -381,6 +381,9 @@ class Engine(Approvals, HomeTab, Notices):
             role_items = self._verify(connection, Step.CHECKING_ROLE, connection.role_arn, show)
         items = bucket_items + role_items
         ok = not any(item.holds_step for item in items)
+        # A connection that needed attention after its window becomes active once everything passes, data included.
+        arrived = connection.step == Step.NEEDS_ATTENTION and bool(role_items) and all(i.status in (Status.PASS, Status.WARN) for i in items)
+        activated = False
         now = self.clock.now()
         with self.sessions.begin() as session:
             if repo.get_connection(session, actor.team, connection.id) is not None:
@@ -388,11 +391,18 @@ class Engine(Approvals, HomeTab, Notices):
                 if role_items:
                     repo.replace_checks(session, connection, "role", role_items, now)
                 self._audit(session, actor.team, connection, actor.user, "verify", *_checks_outcome("bucket and role" if role_items else "bucket", items))
+                if arrived and repo.transition(session, connection, Step.ACTIVE, now):
+                    activated = True
+                    self._audit(session, actor.team, connection, BOT_ACTOR, "window_check", "done",
+                                "report data is arriving (checked again by /eco verify)", step=Step.NEEDS_ATTENTION)  # fmt: skip
         result = script.reverify_results(connection, items, ok)
         if progress:
             self._update(connection.channel_id, progress, result)
         else:
             self._post(connection, result)
+        if activated:
+            self._post(connection, script.now_active(connection))
+            self._refresh_root(connection)
         return script.reverify_answer(connection, items, ok)
 
     def audit(self, actor: Actor, reference: str) -> Message:

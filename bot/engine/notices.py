@@ -82,8 +82,12 @@ class Notices:
         threading.Thread(target=lambda: (self._notice_pool.shutdown(wait=True), finished.set()), daemon=True).start()
         if not finished.wait(timeout):
             log.warning("notices still being delivered after %.0fs; releasing their claims", timeout)
-        with self.sessions.begin() as session:
-            released = repo.release_claims(session, owner=self.worker_id)
+        try:
+            with self.sessions.begin() as session:
+                released = repo.release_claims(session, owner=self.worker_id)
+        except Exception as error:  # the database is gone: the claims lapse with their lease instead
+            log.warning("could not release notice claims (%s); they lapse after ECO_NOTICE_LEASE", type(error).__name__)
+            return 0
         if released:
             log.info("released %d notice claim(s) for another replica", released)
         return released
@@ -275,11 +279,16 @@ class Notices:
 
     def _schedule_follow_ups(self, session, connection: Connection, now: datetime) -> None:
         """The notices a step brings, in the transaction that entered it: a reminder for an approval request, a
-        reminder and an expiry for a question, the window-end notice for processing."""
+        reminder and an expiry for a question, the window-end notice for processing. The reminder and expiry of
+        an earlier question go: they would be dropped when due anyway, and open rows are what the scheduler reads."""
+        asking = connection.step in AWAITING_ANSWER
+        for family in (ANSWER_REMINDER, EXPIRY):
+            keep = f"{family}:{connection.version}" if asking else None
+            repo.drop_pending_notices(session, connection, family=family, keep=keep)
         if connection.step in APPROVAL_FOR:
             kind = f"{APPROVAL_REMINDER}:{connection.approval_round}"
             repo.schedule_notice(session, connection, kind=kind, due_at=now + self.policy.approval_reminder)
-        elif connection.step in AWAITING_ANSWER:
+        elif asking:
             # Keyed by version: a question asked again (after a failed check or a rejection) gets its own pair.
             repo.schedule_notice(session, connection, kind=f"{ANSWER_REMINDER}:{connection.version}", due_at=now + self.policy.reminder_after)
             repo.schedule_notice(session, connection, kind=f"{EXPIRY}:{connection.version}", due_at=now + self.policy.expire_after)

@@ -384,6 +384,14 @@ def window_ended(connection: Connection, items: list[Item]) -> Message:
     return Message.of(*blocks, summary=head)
 
 
+def now_active(connection: Connection) -> Message:
+    """A connection that needed attention passes every check, data included (after /eco verify)."""
+    return Message.text(
+        "🎉 Report data is arriving for account ", Code(connection.account_id or "?"), ": connection ", title(connection),
+        " is active now.",
+    )  # fmt: skip
+
+
 def window_ended_direct(connection: Connection) -> Message:
     if connection.step == Step.ACTIVE:
         return Message.text(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -195,8 +195,11 @@ OPEN_STATES = ("pending", "claimed")
 
 def _claimable(now: datetime):
     """Due notices nobody holds: pending ones, and claimed ones whose claimant's lease ran out (it died)."""
+    # The states are written into the SQL, not bound: a planner can only match the partial index
+    # ix_notices_open_due (WHERE state IN ('pending', 'claimed')) against literals (SQLite, PostgreSQL's generic plans).
+    open_states = bindparam("open_states", list(OPEN_STATES), expanding=True, literal_execute=True, unique=True)
     return and_(
-        Notice.state.in_(OPEN_STATES),  # matches the partial index ix_notices_open_due
+        Notice.state.in_(open_states),
         Notice.due_at <= now,
         or_(Notice.state == "pending", Notice.lease_until < now),
     )
@@ -211,15 +214,15 @@ def claim_due_notices(session: Session, *, now: datetime, owner: str, lease: tim
     compare-and-swap across processes.
     """
     candidates = select(Notice.id).where(_claimable(now)).order_by(Notice.due_at, Notice.id).limit(limit)
+    claim = update(Notice).values(state="claimed", claimed_by=owner, lease_until=now + lease, attempts=Notice.attempts + 1)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(Notice)
-        .where(Notice.id.in_(candidates.scalar_subquery()), _claimable(now))
-        .values(state="claimed", claimed_by=owner, lease_until=now + lease, attempts=Notice.attempts + 1)
-        .returning(Notice)
-        .execution_options(synchronize_session=False)
-    )
+        # Picked once, in a materialized CTE: inside `id IN (subquery)` the planner may run the subquery again for
+        # every row, and the LIMIT then no longer bounds the claim.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        claim = claim.where(Notice.id == picked.c.id)
+    else:
+        claim = claim.where(Notice.id.in_(candidates.scalar_subquery()), _claimable(now))
+    statement = claim.returning(Notice).execution_options(synchronize_session=False)
     claimed = list(session.scalars(statement))
     return sorted(claimed, key=lambda notice: (notice.due_at, notice.id))
 
@@ -279,9 +282,16 @@ def release_claims(session: Session, *, owner: str) -> int:
     ).rowcount
 
 
-def drop_pending_notices(session: Session, connection: Connection, *, kind: str | None = None) -> None:
-    """Drop a connection's notices not sent yet (all of them, or those of one kind)."""
+def drop_pending_notices(
+    session: Session, connection: Connection, *, kind: str | None = None, family: str | None = None, keep: str | None = None
+) -> None:
+    """Drop a connection's notices not sent yet: all of them, those of one `kind`, or those of a `family` of kinds
+    (`answer_reminder` covers `answer_reminder:<n>`) but `keep`."""
     condition = [Notice.connection_id == connection.id, Notice.state == "pending"]
     if kind is not None:
         condition.append(Notice.kind == kind)
+    if family is not None:
+        condition.append(Notice.kind.startswith(f"{family}:", autoescape=True))
+    if keep is not None:
+        condition.append(Notice.kind != keep)
     session.execute(update(Notice).where(*condition).values(state="dropped").execution_options(synchronize_session=False))
