@@ -44,8 +44,8 @@ class Service:
 
 
 def _shutdown(executor: ThreadPoolExecutor, deadline: float) -> None:
-    """Let an executor's work finish until `deadline`; past it, the process exits without it (Slack retries an
-    event that was not acknowledged, and what a listener had claimed in the database is resumed by a replica)."""
+    """Let an executor's work finish until `deadline`; past it, stop waiting (the command line then ends the process
+    without it: what a listener had claimed in the database is resumed by a replica)."""
     executor.shutdown(wait=False, cancel_futures=True)
     for thread in list(getattr(executor, "_threads", ())):
         thread.join(max(deadline - time.monotonic(), 0.0))

@@ -77,6 +77,7 @@ class AwsVerifier:
         self._derived_principal: str | None = None
         self._deadline = deadline
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients made from them are
+        self._own_clients: dict[tuple[str, str], Any] = {}  # (service, region) -> a client with the bot's identity
 
     def _client(self, service: str, credentials: dict[str, str] | None = None, *, region: str | None = None):
         keys = {}
@@ -86,11 +87,16 @@ class AwsVerifier:
                 "aws_secret_access_key": credentials["SecretAccessKey"],
                 "aws_session_token": credentials["SessionToken"],
             }
-        # Clients come from the one long-lived session so its loaded service models are reused.
+        region = region or self._session.region_name or ECO_REGION
+        # Clients come from the one long-lived session so its loaded service models are reused. The bot's own
+        # clients are made once and shared (boto3 clients are thread-safe): making one costs milliseconds of CPU,
+        # which every request thread would otherwise pay under load. Assumed-role clients last one check.
         with self._lock:
-            return self._session.client(
-                service, region_name=region or self._session.region_name or ECO_REGION, config=CLIENT_CONFIG, **keys
-            )
+            if credentials:
+                return self._session.client(service, region_name=region, config=CLIENT_CONFIG, **keys)
+            if (service, region) not in self._own_clients:
+                self._own_clients[(service, region)] = self._session.client(service, region_name=region, config=CLIENT_CONFIG)
+            return self._own_clients[(service, region)]
 
     # --- the trusted principal -----------------------------------------------------------------
 

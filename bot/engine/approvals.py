@@ -62,7 +62,7 @@ class Approvals:
         reference = parse_decision_ref(value)
         # Read, then decide who may, then write: the approver check may ask Slack (group members), and no
         # transaction is held open across that call. The fenced writes make the gap harmless.
-        with self.sessions() as session:
+        with self.reads() as session:
             connection = None if isinstance(reference, Invalid) else repo.get_connection(session, actor.team, reference[0])
         if connection is None or isinstance(reference, Invalid):
             log.warning("refused a decision by %s: unknown connection %r", actor.user, value[:40])
@@ -129,7 +129,7 @@ class Approvals:
             self._refresh_root(connection)
             return
         if ts:
-            with self.sessions() as session:
+            with self.reads() as session:
                 decisions = repo.round_decisions(session, connection, connection.approval_round)
             self._update(connection.channel_id, ts, script.approval_decided(connection, what=what, decisions=decisions))
         if decision == "reject":

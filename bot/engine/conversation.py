@@ -40,6 +40,7 @@ from bot.engine.steps import APPROVAL_FOR, AWAITING_ANSWER, CHECKING, STEPS, Ste
 from bot.settings import Approvers, Settings
 from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR, Outcome, audit_for_connection, record_audit
+from bot.store.db import read_sessions
 from bot.store.models import Connection, Decision
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Engine(Approvals, HomeTab, Notices):
         worker_id: str | None = None,
     ):
         self.sessions = sessions
+        self.reads = read_sessions(sessions)  # for reading only: on SQLite, a read does not wait for the writer
         self.chat = chat
         self.verifier = verifier
         self.directory = directory
@@ -211,7 +213,7 @@ class Engine(Approvals, HomeTab, Notices):
         return Message.text(f"Started connection #{connection.id}. Answer the questions in its thread.")
 
     def status(self, actor: Actor, reference: str) -> Message:
-        with self.sessions() as session:
+        with self.reads() as session:
             if not reference:
                 return script.status_list(repo.list_connections(session, actor.team))
             connection = self._find(session, actor.team, reference)
@@ -415,7 +417,7 @@ class Engine(Approvals, HomeTab, Notices):
             return Message.text(
                 f"Only the requester or an approver may see the history of connection #{connection.id}. Nothing was shown."
             )
-        with self.sessions() as session:
+        with self.reads() as session:
             events = audit_for_connection(session, actor.team, connection.id, limit=AUDIT_SHOWN + 1)
         return script.audit_trail(connection, events[-AUDIT_SHOWN:], more=len(events) > AUDIT_SHOWN)
 
@@ -505,7 +507,7 @@ class Engine(Approvals, HomeTab, Notices):
         refused `action`). `usage` is the answer to a command that names nothing."""
         if not reference:
             return Message.text(usage)
-        with self.sessions() as session:
+        with self.reads() as session:
             connection = self._find(session, actor.team, reference)
         if connection is None:
             self._audit(None, actor.team, None, actor.user, action, "refused", f"no connection {shorten(reference)} here")
@@ -541,7 +543,7 @@ class Engine(Approvals, HomeTab, Notices):
 
     def _refresh_root(self, connection: Connection) -> None:
         """After a step: the checklist at the top of the thread, then the Home tab of whoever watches it."""
-        with self.sessions() as session:
+        with self.reads() as session:
             fresh = repo.get_connection(session, connection.team_id, connection.id)
             if fresh is None or fresh.thread_ts is None:
                 return

@@ -45,7 +45,7 @@ class HomeTab:
             self._home_queued.discard(team)  # from here on, a new step queues a new refresh
         try:
             since = self.clock.now() - self.policy.home_audience
-            with self.sessions() as session:
+            with self.reads() as session:
                 viewers = repo.home_viewers(session, team, since=since, limit=self.policy.home_refresh_limit)
             if viewers:
                 self._publish_home(team, viewers)
@@ -54,7 +54,7 @@ class HomeTab:
 
     def _publish_home(self, team: str, users: list[str]) -> None:
         now = self.clock.now()
-        with self.sessions() as session:
+        with self.reads() as session:
             connections = repo.list_connections(session, team, limit=HOME_CONNECTIONS)
             total = repo.count_connections(session, team) if len(connections) == HOME_CONNECTIONS else len(connections)
             message = script.home(connections, now, total=total)

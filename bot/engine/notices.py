@@ -104,17 +104,18 @@ class Notices:
                 )
             if not notices:
                 break
+            with self.reads() as session:
+                connections = repo.connections_of(session, notices)
             try:
-                delivered += sum(self._notice_pool.map(self._deliver_one, notices))
+                about = [connections.get(notice.connection_id) for notice in notices]
+                delivered += sum(self._notice_pool.map(self._deliver_one, notices, about))
             except RuntimeError:  # shutting down: this batch was claimed after stop_notices released the rest
                 with self.sessions.begin() as session:
                     repo.release_claims(session, owner=self.worker_id)
                 break
         return delivered
 
-    def _deliver_one(self, notice: Notice) -> bool:
-        with self.sessions() as session:
-            connection = repo.get_connection(session, notice.team_id, notice.connection_id)
+    def _deliver_one(self, notice: Notice, connection: Connection | None) -> bool:
         try:
             delivery = self._prepare(notice, connection) if connection is not None else self._drop(notice)
             return delivery is not None and self._send(notice, connection, delivery)
@@ -185,7 +186,7 @@ class Notices:
                 )  # fmt: skip
             self._refresh_root(connection)
         elif connection.step in WINDOW_OUTCOMES:
-            with self.sessions() as session:
+            with self.reads() as session:
                 stored = repo.get_connection(session, connection.team_id, connection.id)
                 items = [_stored_item(check) for check in stored.checks if check.step == WINDOW_CHECK] if stored else []
         else:
@@ -235,8 +236,7 @@ class Notices:
     def _record_sent(self, notice: Notice, connection: Connection, ts: str, detail: str) -> None:
         with self.sessions.begin() as session:
             if repo.finish_notice(session, notice, owner=self.worker_id, state="sent", now=self.clock.now(), posted_ts=ts):
-                fresh = repo.get_connection(session, notice.team_id, notice.connection_id) or connection
-                self._audit(session, notice.team_id, fresh, BOT_ACTOR, _action(notice), "done", detail)
+                self._audit(session, notice.team_id, connection, BOT_ACTOR, _action(notice), "done", detail)
 
     def _not_posted(self, notice: Notice, connection: Connection | None, error: ChatError) -> bool:
         """Slack did not take the post: due again after Retry-After when rate-limited, after a growing backoff

@@ -1,7 +1,9 @@
 """The Slack adapter: a Bolt app whose listeners turn Slack payloads into engine calls.
 
-Every listener acknowledges first and works after (Bolt runs the rest on its executor, since
-`process_before_response` is off): nothing slow, and no AWS call, happens before Slack gets its ack.
+Every listener is an acknowledgement and a lazy function (Bolt's lazy listeners, with `process_before_response`
+on): the ack runs on the request's own thread and answers Slack at once, and the work runs afterwards on the
+executor. So an ack never waits behind other conversations' work in the executor's queue, and nothing slow, no
+AWS call and no database write happens before Slack gets its answer.
 """
 
 from __future__ import annotations
@@ -33,20 +35,18 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         # auth.test once, here at start: Bolt caches it, so no request waits for it before its ack,
         # and a revoked or mistyped token stops the start instead of failing every request.
         token_verification_enabled=True,
-        process_before_response=False,
-        listener_executor=executor,
+        process_before_response=True,  # the ack functions below are all that runs before the response
+        listener_executor=executor,  # runs the lazy functions
         logger=logging.getLogger("slack_bolt"),
     )
 
-    @app.command("/eco")
-    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def on_command(command: dict[str, Any], respond: Respond) -> None:
         actor = Actor(team=command["team_id"], user=command["user_id"], channel=command["channel_id"])
         _respond(respond, engine.command(actor, command.get("text") or ""))
 
-    @app.event("message")
+    app.command("/eco")(ack=_ack, lazy=[on_command])
+
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Bolt has already acknowledged the event (events are acked before listeners run).
         if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
         thread = event.get("thread_ts")
@@ -65,17 +65,17 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         else:
             engine.direct_message(actor)
 
-    @app.action("eco_approve")
-    def on_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    app.event("message")(ack=_ack, lazy=[on_message])
+
+    def on_approve(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         refusal = engine.decide(_clicker(body), str(action.get("value") or ""), "approve")
         if refusal is not None:
             _respond(respond, refusal)
 
-    @app.action("eco_reject")
-    def on_reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        # A rejection needs a reason: ask for it in a modal, but only someone who may reject gets one.
-        ack()
+    app.action("eco_approve")(ack=_ack, lazy=[on_approve])
+
+    def on_reject(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        # A rejection needs a reason: ask for it in a modal (its trigger lasts 3 s), but only someone who may reject gets one.
         actor, value = _clicker(body), str(action.get("value") or "")
         refusal = engine.reject_refusal(actor, value)
         if refusal is not None:
@@ -87,13 +87,19 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
             log.warning("could not open the rejection form: %s", type(error).__name__)
             _respond(respond, Message.text("I could not open the rejection form; press Reject again. Nothing was changed."))
 
-    @app.view(render.REJECT_CALLBACK)
-    def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        reason = render.reject_reason(view)
-        if not reason:  # the form requires one; a crafted payload may still send none
+    app.action("eco_reject")(ack=_ack, lazy=[on_reject])
+
+    def check_reason(ack: Ack, view: dict[str, Any]) -> None:
+        # The form's own answer: Slack shows the error under the field and keeps the form open.
+        if not render.reject_reason(view):  # the form requires one; a crafted payload may still send none
             ack(response_action="errors", errors={render.REASON_BLOCK: "Say why, so that the requester knows what to correct."})
-            return
-        ack()
+        else:
+            ack()
+
+    def on_reject_reason(body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = render.reject_reason(view)
+        if not reason:
+            return  # refused in check_reason
         value, channel = render.reject_metadata(view)
         user = (body.get("user") or {}).get("id") or ""
         actor = Actor(team=(body.get("team") or {}).get("id") or "", user=user, channel=channel)
@@ -104,7 +110,8 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
             except Exception as error:
                 log.warning("could not answer privately: %s", type(error).__name__)
 
-    @app.event("app_home_opened")
+    app.view(render.REJECT_CALLBACK)(ack=check_reason, lazy=[on_reject_reason])
+
     def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Also sent for the Messages tab (where the window-end DM arrives), which needs nothing from us.
         if event.get("tab") != "home" or not event.get("user"):
@@ -112,12 +119,20 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         team = body.get("team_id") or event.get("team") or ""
         engine.show_home(Actor(team=team, user=event["user"], channel=event.get("channel") or ""))
 
-    @app.event({"type": "app_uninstalled"})
-    @app.event({"type": "tokens_revoked"})
-    def on_uninstalled(event: dict[str, Any], body: dict[str, Any]) -> None:
+    app.event("app_home_opened")(ack=_ack, lazy=[on_home_opened])
+
+    def on_uninstalled(ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
         log.warning("Slack reported %s for team %s", event.get("type"), body.get("team_id"))
 
+    app.event({"type": "app_uninstalled"})(on_uninstalled)
+    app.event({"type": "tokens_revoked"})(on_uninstalled)
     return app
+
+
+def _ack(ack: Ack) -> None:
+    """Answer Slack at once; the listener's lazy function does the work."""
+    ack()
 
 
 def _clicker(body: dict[str, Any]) -> Actor:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.engine.content import shorten
@@ -42,8 +42,10 @@ def record_audit(
     """Append one event in the caller's transaction: it commits, or rolls back, with the change it describes."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
-    session.add(
-        AuditEvent(
+    # A plain INSERT rather than the unit of work: an event is never read back or changed in the transaction that
+    # writes it, and every step and notice writes one.
+    session.execute(
+        insert(AuditEvent).values(
             team_id=team_id,
             connection_id=connection_id,
             step=step,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, raiseload
 
 from bot.engine.content import Item, plain
 from bot.store.models import CheckResult, Connection, Decision, HomeViewer, Notice, SlackEvent
@@ -43,8 +43,27 @@ def forget_events(session: Session, *, before: datetime) -> int:
     return session.execute(delete(SlackEvent).where(SlackEvent.received_at < before)).rowcount
 
 
-def get_connection(session: Session, team_id: str, connection_id: int) -> Connection | None:
-    return session.scalar(select(Connection).where(Connection.team_id == team_id, Connection.id == connection_id))
+def get_connection(session: Session, team_id: str, connection_id: int, *, history: bool = True) -> Connection | None:
+    """A connection of the team. `history=False` skips its check results and decisions (two more queries), for a
+    caller that reads only the connection's own fields, such as a notice."""
+    statement = select(Connection).where(Connection.team_id == team_id, Connection.id == connection_id)
+    if not history:
+        statement = statement.options(raiseload(Connection.checks), raiseload(Connection.decisions))
+    return session.scalar(statement)
+
+
+def connections_of(session: Session, notices: list[Notice]) -> dict[int, Connection]:
+    """The connections a batch of notices is about, in one query, without their history (see `get_connection`);
+    each matched on the notice's team as well as its id."""
+    if not notices:
+        return {}
+    found = session.scalars(
+        select(Connection)
+        .where(Connection.id.in_({n.connection_id for n in notices}))
+        .options(raiseload(Connection.checks), raiseload(Connection.decisions))
+    )
+    teams = {n.connection_id: n.team_id for n in notices}
+    return {c.id: c for c in found if teams.get(c.id) == c.team_id}
 
 
 def find_by_thread(session: Session, team_id: str, channel_id: str, thread_ts: str) -> Connection | None:
