@@ -37,7 +37,8 @@ class Service:
         """Stop taking scheduled work, let the work under way finish within ECO_SHUTDOWN_TIMEOUT (listeners
         already acknowledged, notices being posted), release this process's claims, release the database."""
         deadline = time.monotonic() + self.settings.shutdown_timeout.total_seconds()
-        self.scheduler.stop(timeout=0)  # its pass stops claiming; stop_notices below waits for what it holds
+        self.scheduler.stop(timeout=0)  # no new pass; the engine's close below waits for the deliveries under way
+        self.engine.stop_claiming()  # and the pass under way claims nothing more while the listeners drain
         _shutdown(self.executor, deadline)
         self.engine.close(timeout=max(deadline - time.monotonic(), 0.0))
         self.database.dispose()

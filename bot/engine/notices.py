@@ -74,10 +74,14 @@ class Notices:
         self._notice_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eco-notice")
         self._stopping = threading.Event()
 
+    def stop_claiming(self) -> None:
+        """Claim no more notices (the first thing a stopping process does; deliveries under way go on)."""
+        self._stopping.set()
+
     def stop_notices(self, timeout: float) -> int:
         """Stop claiming, give the deliveries under way up to `timeout` seconds, then release whatever this process
         still holds (for another replica, at once). Returns how many claims were released."""
-        self._stopping.set()
+        self.stop_claiming()
         finished = threading.Event()
         threading.Thread(target=lambda: (self._notice_pool.shutdown(wait=True), finished.set()), daemon=True).start()
         if not finished.wait(timeout):

@@ -97,6 +97,12 @@ def _format_ts(micros: int) -> str:
     return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
+class _Server(ThreadingHTTPServer):
+    # Several bot processes post at once (replica tests, benchmarks): http.server's default listen backlog of 5
+    # would reset connections that Slack itself would have accepted.
+    request_queue_size = 128
+
+
 class FakeSlack:
     """A loopback Slack Web API. Use as a context manager or call start()/stop()."""
 
@@ -138,7 +144,7 @@ class FakeSlack:
     def start(self) -> "FakeSlack":
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server = _Server(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True  # a hung client must not block interpreter exit
         self._server = server
         # A short poll interval keeps stop() (and so each test's teardown) fast.
