@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
     # A request thread waiting to acknowledge gets the interpreter sooner from the threads doing conversations' work
     # (5 ms by default): p99 of a thread reply's ack under 50 conversations fell from ~24 to ~17 ms (bench/ack.py).
     sys.setswitchinterval(0.001)
-    service.scheduler.start()
+    service.start()
     server = None
     try:
         if mode == "http":

@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 from bot.engine.conversation import Engine
+from bot.threads import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Scheduler:
         self._thread.start()
 
     def _run(self) -> None:
+        run_in_background()
         while not self._stop.is_set():
             self.tick()
             self._stop.wait(self.interval.total_seconds())

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # How long a replica's claim on a notice holds before another replica may take it over (it died).
     notice_lease: Annotated[timedelta, NoDecode] = Field(timedelta(minutes=2), alias="ECO_NOTICE_LEASE")
     shutdown_timeout: Annotated[timedelta, NoDecode] = Field(timedelta(seconds=20), alias="ECO_SHUTDOWN_TIMEOUT")
+    # 0: the work after each acknowledgement runs in the serving process; N: in N worker processes (bot/workers.py).
+    worker_processes: int = Field(0, ge=0, le=16, alias="ECO_WORKER_PROCESSES")
 
     @field_validator("approval_steps", mode="before")
     @classmethod

@@ -5,19 +5,16 @@ and the running bot. Nothing here reaches a host other than loopback.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.sandbox.world import AwsWorld, CustomerAccount
+from tests.databases import throwaway_postgres
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import RunningBot, bot_settings
 
 # The PostgreSQL server the suite creates its throwaway databases in (.ci/run starts it).
-POSTGRES_ADMIN_URL = os.environ.get("ECO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,16 +86,8 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 def _postgres_database() -> Iterator[str]:
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    name = f"eco_test_{secrets.token_hex(4)}"
-    dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("eco_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -61,7 +61,7 @@ class RunningBot:
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
-        self.service.scheduler.start()
+        self.service.start()
 
     @property
     def database(self) -> Engine:

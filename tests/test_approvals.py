@@ -9,8 +9,10 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import update
 
 from bot.sandbox.world import CustomerAccount
+from bot.store.models import Connection
 from tests.harness import APPROVER, OUTSIDER, REQUESTER, RunningBot, Thread, message_text, start_connection
 
 SECOND_APPROVER = "UAPPROVER2"
@@ -244,3 +246,18 @@ def test_a_tampered_round_is_refused(make_bot, sqlite_url, customer, value):
     assert "Nothing was changed" in bot.fake.wait_for_response(name)[0].body["text"]
     assert bot.snapshot() == before
     assert _wait_audited(bot, 1) == [(APPROVER, "approve", "refused")]
+
+
+def test_a_click_before_the_request_was_recorded_still_updates_the_request(make_bot, sqlite_url, customer):
+    """The request's id is saved just after it is posted: a click landing in between names its own message."""
+    bot = make_bot(sqlite_url, ECO_PROCESSING_WINDOW="1h")
+    thread = start_connection(bot)
+    _, request_ts = _to_role_approval(bot, customer, thread)
+    with bot.database.begin() as connection:  # as if the click came before the engine recorded the request's ts
+        connection.execute(update(Connection).values(approval_message_ts=None))
+
+    bot.click("eco_approve", "1:1", user=APPROVER, message_ts=request_ts)
+
+    decided = bot.fake.wait_for("chat.update", lambda p: p.get("ts") == request_ts)[0]
+    assert not [b for b in decided.params["blocks"] if b["type"] == "actions"]
+    assert bot.wait_for_step("processing").step == "processing"

@@ -11,6 +11,7 @@ All traffic stays on 127.0.0.1. Each test takes a few seconds (lease and retry t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -501,4 +502,64 @@ def test_the_same_event_delivered_to_two_replicas_is_answered_once(database_url,
         assert slack.calls("chat.postEphemeral") == [], "the second delivery was answered too"
         with session_factory(database)() as session:
             assert session.scalar(select(func.count()).select_from(SlackEvent).where(SlackEvent.event_id == "Ev0SAMEEVENT1")) == 1
+        replicas.assert_no_tracebacks()
+
+
+# --- 6. worker processes ----------------------------------------------------------------------------------
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The worker processes under `pid` (not multiprocessing's resource tracker, which ends on its own)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        with contextlib.suppress(OSError):
+            if "spawn_main" in Path(f"/proc/{current}/cmdline").read_text():
+                found.append(current)
+    return found
+
+
+@postgresql
+def test_with_worker_processes_the_work_and_the_notices_run_in_the_workers_and_sigterm_ends_them_all(
+    database_url, migrate, slack, replicas, aws: AwsWorld, customer: CustomerAccount
+):
+    """ECO_WORKER_PROCESSES=2: the serving process acknowledges; the workers answer the command, take the decision,
+    run the scheduler (the window's notice comes once) and end with the serving process on SIGTERM."""
+    database = migrate(database_url)
+    external_id = "eco-replica-test-worker-processes-0123456"
+    role_arn = launched(customer, external_id)
+    approval_ts = "1600000002.000001"
+    (seeded,) = awaiting_approval(database, slack, role_arn=role_arn, external_id=external_id, approval_message_ts=approval_ts)
+    aws.deliver_report(CUSTOMER_ACCOUNT, "eco-cur")
+    replica = replicas.start(database_url, ECO_WORKER_PROCESSES="2", ECO_PROCESSING_WINDOW="2s", ECO_SHUTDOWN_TIMEOUT="5s")
+    workers = _worker_processes(replica.pid)
+    signer = SlackSigner(SIGNING_SECRET)
+
+    with replicas.explained():
+        assert len(workers) >= 2, f"worker processes: {workers}"
+        body, headers = signer.slash_command("help", user_id=REQUESTER, channel_id=CHANNEL, response_url=slack.response_url("help"))
+        assert post(replica.events_url, body, headers)[0] == 200
+        assert "/eco connect" in str(slack.wait_for_response("help")[0].body)  # computed in a worker, answered here
+
+        body, headers = signer.block_action(
+            "eco_approve", f"{seeded.id}:1", user_id=APPROVER, channel_id=CHANNEL, message_ts=approval_ts, team_id=TEAM,
+            response_url=slack.response_url("approve"),
+        )  # fmt: skip
+        assert post(replica.events_url, body, headers)[0] == 200
+        def window_notice_sent():  # the row appears only once the worker has taken the decision
+            return next((n for n in notices(database) if n.connection_id == seeded.id and n.kind == WINDOW_END and n.state == "sent"), None)
+
+        sent = wait_until(window_notice_sent, timeout=30, what="the window notice")
+        assert connection(database, seeded.id).step == "active"
+        claimant = int(sent.claimed_by.split(":")[1])  # host:pid:random
+        assert claimant in workers, f"claimed by {sent.claimed_by}, workers {workers}"
+        time.sleep(1.5)
+        assert len(notice_posts(slack)[(seeded.id, WINDOW_END)]) == 1
+
+        assert replica.terminate(timeout=5.0 + 5.0) == 0
+        time.sleep(0.5)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the serving process"
         replicas.assert_no_tracebacks()

@@ -29,8 +29,11 @@ class _Raced(Exception):
 class Approvals:
     # --- approval ------------------------------------------------------------------------------
 
-    def decide(self, actor: Actor, value: str, decision: str, reason: str | None = None) -> Message | None:
-        """Approve or Reject was pressed (a rejection comes with its reason). Returns a private refusal, or
+    def decide(
+        self, actor: Actor, value: str, decision: str, reason: str | None = None, *, message_id: str | None = None
+    ) -> Message | None:
+        """Approve or Reject was pressed (a rejection comes with its reason; `message_id` is the request message the
+        button was on, when the chat says so). Returns a private refusal, or
         None when it took effect. Several approvers may click at once: each approval is a decision row plus a
         fenced bump of the connection's version, retried on conflict, so every click counts once and the
         request is settled exactly once, on every database."""
@@ -44,7 +47,7 @@ class Approvals:
                 self._audit(None, actor.team, connection, actor.user, decision, "refused", _refusal_detail(refusal, value))
                 return refusal
             assert connection is not None
-            if self._try_decide(actor, connection, decision, reason):
+            if self._try_decide(actor, connection, decision, reason, message_id):
                 return None
         self._audit(None, actor.team, None, actor.user, decision, "refused", f"too many decisions at once (value {shorten(value)!r})")
         return Message.text("Too many people decided at once; press the button again. Nothing was changed.")
@@ -83,7 +86,7 @@ class Approvals:
             return connection, Message.text(f"You have already decided on this request of connection #{connection.id}. Nothing was changed.")
         return connection, None
 
-    def _try_decide(self, actor: Actor, connection: Connection, decision: str, reason: str) -> bool:
+    def _try_decide(self, actor: Actor, connection: Connection, decision: str, reason: str, message_id: str | None) -> bool:
         """One attempt: True when it took effect, False when someone else changed the connection first (the
         caller reads it again and retries)."""
         from_step = Step(connection.step)
@@ -115,14 +118,27 @@ class Approvals:
                 self._audit(session, actor.team, connection, actor.user, decision, "done", detail, step=from_step)
         except (_Raced, IntegrityError):
             return False
-        self._after_decision(connection, what=what, decision=decision, actor=actor, reason=reason, approvals=approvals, settled=settled)
+        self._after_decision(
+            connection, what=what, decision=decision, actor=actor, reason=reason, approvals=approvals, settled=settled,
+            message_id=message_id,
+        )  # fmt: skip
         return True
 
     def _after_decision(
-        self, connection: Connection, *, what: str, decision: str, actor: Actor, reason: str, approvals: list[Decision], settled: bool
+        self,
+        connection: Connection,
+        *,
+        what: str,
+        decision: str,
+        actor: Actor,
+        reason: str,
+        approvals: list[Decision],
+        settled: bool,
+        message_id: str | None,
     ) -> None:
         """What people see after a decision: the request updated, and the thread told what happens next."""
-        ts = connection.approval_message_ts
+        # The request's id is saved just after it is posted; a click that lands in between still names its message.
+        ts = connection.approval_message_ts or message_id
         if not settled:
             if ts:
                 self._update(connection.channel_id, ts, self._approval_message(connection, approvals))

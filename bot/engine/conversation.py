@@ -42,6 +42,7 @@ from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR, Outcome, audit_for_connection, record_audit
 from bot.store.db import read_sessions
 from bot.store.models import Connection, Decision
+from bot.threads import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Engine(Approvals, HomeTab, Notices):
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         # Home refreshes fan out to many users: one background worker keeps them off the step's path (and in
         # order), and a team already waiting for a refresh is not queued twice.
-        self._home_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eco-home")
+        self._home_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eco-home", initializer=run_in_background)
         self._home_queued: set[str] = set()
         self._home_lock = threading.Lock()
         self._start_notices(policy.notice_workers)
@@ -204,10 +205,9 @@ class Engine(Approvals, HomeTab, Notices):
                 self._audit(session, actor.team, None, actor.user, "connect", "failed", f"not posted in {actor.channel} ({error.code})")
             return script.not_posted(error.code)
         with self.sessions.begin() as session:
-            session.merge(connection).thread_ts = thread_ts
+            repo.set_message_ids(session, connection, thread_ts=thread_ts)
             self._schedule_follow_ups(session, connection, now)  # the question's reminder and expiry
             self._audit(session, actor.team, connection, actor.user, "connect", "done", f"in {actor.channel}; label: {label or '(none)'}")
-        connection.thread_ts = thread_ts
         self._post(connection, script.ask_bucket(connection))
         self._refresh_home(actor.team)
         return Message.text(f"Started connection #{connection.id}. Answer the questions in its thread.")
@@ -448,8 +448,8 @@ class Engine(Approvals, HomeTab, Notices):
         ts = self._post(connection, self._approval_message(connection, []))
         if ts:
             with self.sessions.begin() as session:
-                session.merge(connection).approval_message_ts = ts
-            connection.approval_message_ts = ts
+                # Only this field: a decision may already have moved the connection on (a merge would undo it).
+                repo.set_message_ids(session, connection, approval_message_ts=ts)
 
     def resume_interrupted_checks(self) -> int:
         """Re-run checks that a dead process left half done (their claim is older than the check timeout)."""

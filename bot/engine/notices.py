@@ -33,6 +33,7 @@ from bot.settings import format_duration
 from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR
 from bot.store.models import Connection, Notice
+from bot.threads import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Notices:
     def _start_notices(self, workers: int) -> None:
         # Posting is I/O (Slack, and AWS for the window's end): a few workers keep a burst of due notices from
         # queueing behind one slow check, without overrunning Slack's per-channel pacing.
-        self._notice_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eco-notice")
+        self._notice_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eco-notice", initializer=run_in_background)
         self._stopping = threading.Event()
 
     def stop_claiming(self) -> None:

@@ -68,7 +68,7 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
     app.event("message")(ack=_ack, lazy=[on_message])
 
     def on_approve(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        refusal = engine.decide(_clicker(body), str(action.get("value") or ""), "approve")
+        refusal = engine.decide(_clicker(body), str(action.get("value") or ""), "approve", message_id=_clicked_message(body))
         if refusal is not None:
             _respond(respond, refusal)
 
@@ -82,7 +82,7 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
             _respond(respond, refusal)
             return
         try:
-            client.views_open(trigger_id=body.get("trigger_id") or "", view=render.reject_modal(value, actor.channel))
+            client.views_open(trigger_id=body.get("trigger_id") or "", view=render.reject_modal(value, actor.channel, _clicked_message(body)))
         except Exception as error:  # an expired trigger (3 s), for instance: say so instead of staying silent
             log.warning("could not open the rejection form: %s", type(error).__name__)
             _respond(respond, Message.text("I could not open the rejection form; press Reject again. Nothing was changed."))
@@ -100,10 +100,10 @@ def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | N
         reason = render.reject_reason(view)
         if not reason:
             return  # refused in check_reason
-        value, channel = render.reject_metadata(view)
+        value, channel, message = render.reject_metadata(view)
         user = (body.get("user") or {}).get("id") or ""
         actor = Actor(team=(body.get("team") or {}).get("id") or "", user=user, channel=channel)
-        refusal = engine.decide(actor, value, "reject", reason)
+        refusal = engine.decide(actor, value, "reject", reason, message_id=message or None)
         if refusal is not None and channel and user:
             try:
                 client.chat_postEphemeral(channel=channel, user=user, text=render.fallback_text(refusal), blocks=render.blocks(refusal))
@@ -138,6 +138,11 @@ def _ack(ack: Ack) -> None:
 def _clicker(body: dict[str, Any]) -> Actor:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
     return Actor(team=(body.get("team") or {}).get("id") or "", user=body["user"]["id"], channel=channel)
+
+
+def _clicked_message(body: dict[str, Any]) -> str | None:
+    """The ts of the message whose button was clicked."""
+    return (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts") or None
 
 
 def _respond(respond: Respond, message: Message) -> None:

@@ -196,12 +196,12 @@ REASON_BLOCK = "reason"
 REASON_LIMIT = 500
 
 
-def reject_modal(value: str, channel: str) -> dict[str, Any]:
-    """The modal asking a rejecter why; it carries the button's value and channel back in private_metadata."""
+def reject_modal(value: str, channel: str, message: str | None = None) -> dict[str, Any]:
+    """The modal asking a rejecter why; it carries the button's value, channel and message back in private_metadata."""
     return {
         "type": "modal",
         "callback_id": REJECT_CALLBACK,
-        "private_metadata": json.dumps({"value": value, "channel": channel}),
+        "private_metadata": json.dumps({"value": value, "channel": channel, "message": message or ""}),
         "title": {"type": "plain_text", "text": "Reject the connection"},
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -221,10 +221,10 @@ def reject_reason(view: dict[str, Any]) -> str:
     return " ".join(str(value.get("value") or "").split())[:REASON_LIMIT]
 
 
-def reject_metadata(view: dict[str, Any]) -> tuple[str, str]:
-    """The button value and channel the modal was opened for ("" when the metadata is not ours)."""
+def reject_metadata(view: dict[str, Any]) -> tuple[str, str, str]:
+    """The button value, channel and message the modal was opened for ("" when the metadata is not ours)."""
     try:
         data = json.loads(view.get("private_metadata") or "{}")
-        return str(data.get("value") or ""), str(data.get("channel") or "")
+        return str(data.get("value") or ""), str(data.get("channel") or ""), str(data.get("message") or "")
     except (ValueError, AttributeError):
-        return "", ""
+        return "", "", ""

@@ -140,6 +140,19 @@ def transition(session: Session, seen: Connection, to_step: str, now: datetime, 
     return True
 
 
+def set_message_ids(session: Session, connection: Connection, **ids: str) -> None:
+    """Record the chat ids of messages posted for a connection (its thread, its approval request): an update of
+    those columns alone, which never undoes a transition made meanwhile."""
+    session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id, Connection.team_id == connection.team_id)
+        .values(**ids)
+        .execution_options(synchronize_session=False)
+    )
+    for name, value in ids.items():
+        setattr(connection, name, value)
+
+
 def replace_checks(session: Session, connection: Connection, step: str, items: list[Item], now: datetime) -> None:
     session.query(CheckResult).filter(
         CheckResult.connection_id == connection.id, CheckResult.step == step
