@@ -63,13 +63,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(process: str = "") -> None:
+    """The log format and levels of every eco-bot process (`process` names a worker process in each line)."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s{process}: %(message)s")
     # slack_sdk's debug logs carry request bodies; keep them (and any token) out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials in ..." on every start is noise
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging()
     try:
         if args.command == "template":
             return _template(args)

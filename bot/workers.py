@@ -13,6 +13,7 @@ strings, messages) are plain picklable values. Workers are spawned, never forked
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -36,16 +37,13 @@ def _start_worker(settings: Settings) -> None:
     global _service
     from multiprocessing.util import Finalize
 
+    from bot.cli import configure_logging
     from bot.service import build_worker_service
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s[worker {os.getpid()}]: %(message)s")
-    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    try:
+    configure_logging(f"[worker {os.getpid()}]")
+    with contextlib.suppress(OSError):  # not permitted: the worker runs at the usual priority
         os.nice(WORKER_NICE)
-    except OSError:
-        pass
     _service = build_worker_service(settings)
     _service.start()
     # Runs when the pool shuts the worker down: stop claiming, finish or release claims, close the database.
