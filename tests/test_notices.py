@@ -312,3 +312,19 @@ def test_a_stopping_process_gives_back_its_claims(notice_database):
     assert [notice_id for notice_id, *_, attempted in rows if attempted is not None] == [claimed[0].id]
     with sessions.begin() as session:  # and another replica takes them at once, lease or not
         assert len(repo.claim_due_notices(session, now=now, owner="other", lease=timedelta(minutes=2))) == 3
+
+
+def test_a_stopping_process_keeps_the_claim_of_a_post_still_in_flight(notice_database):
+    """A post sent to Slack and not answered yet keeps its claim until the lease runs out: a taker must look for it
+    only once Slack has had time to take it."""
+    now = _seed_due(notice_database, 2)
+    sessions = session_factory(notice_database)
+    with sessions.begin() as session:
+        in_flight, idle = repo.claim_due_notices(session, now=now, owner="stopping", lease=timedelta(minutes=2))
+
+    with sessions.begin() as session:
+        assert repo.release_claims(session, owner="stopping", keep=frozenset({in_flight.id})) == 1
+
+    with sessions() as session:
+        states = dict(session.execute(select(Notice.id, Notice.state)).all())
+    assert states == {in_flight.id: "claimed", idle.id: "pending"}

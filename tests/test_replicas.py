@@ -218,6 +218,39 @@ def test_a_replica_killed_between_post_and_record_is_taken_over_without_a_second
 
 
 @postgresql
+def test_a_replica_stopped_while_its_post_is_in_flight_keeps_the_claim_and_the_post_is_not_repeated(
+    database_url, migrate, slack, replicas
+):
+    """SIGTERM while Slack has the post but has not answered: the stopping replica does not hand the notice over at
+    once (a taker could look before Slack finished the post); the claim lapses with its lease, and the taker finds
+    the post by its tag."""
+    database = migrate(database_url)
+    replicas.start_many(2, database_url, ECO_NOTICE_LEASE=LEASE, ECO_SHUTDOWN_TIMEOUT="1s")
+    (seeded,) = awaiting_approval(database, slack)
+    held = slack.hold("chat.postMessage", when=tagged(seeded.id, REMINDER))
+    schedule(database, [seeded], REMINDER, now())
+
+    with replicas.explained():
+        posted = held.wait_arrived(timeout=15)
+        row = notice(database, seeded.id, REMINDER)
+        claimant = replicas.claimant(row.claimed_by)
+        assert claimant is not None and row.attempted_at is not None, row
+        assert claimant.terminate(timeout=1.0 + 5.0) == 0
+        after_stop = notice(database, seeded.id, REMINDER)
+        assert (after_stop.state, after_stop.claimed_by) == ("claimed", row.claimed_by), "an in-flight claim was released"
+        held.release()
+
+        sent = wait_until(
+            lambda: (n := notice(database, seeded.id, REMINDER)).state == "sent" and n,
+            timeout=LEASE_SECONDS + 15,
+            what="the notice taken over after the lease and recorded as sent",
+        )
+        time.sleep(1.5)
+        assert len(notice_posts(slack)[(seeded.id, REMINDER)]) == 1
+        assert sent.posted_ts == posted.response["ts"]
+
+
+@postgresql
 def test_a_post_whose_answer_was_lost_is_found_by_its_tag_and_not_posted_again(database_url, migrate, slack, replicas):
     """Slack took the post but the connection dropped before its answer: the bot cannot know it was posted, gives
     the notice back, and the next attempt finds the post by its tag instead of posting again."""

@@ -74,6 +74,10 @@ class Notices:
         # queueing behind one slow check, without overrunning Slack's per-channel pacing.
         self._notice_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eco-notice", initializer=run_in_background)
         self._stopping = threading.Event()
+        # Notices whose post has been sent to Slack and not answered yet: on shutdown their claims are kept until the
+        # lease runs out rather than released, so that a taker looking for the post looks after Slack has it.
+        self._posting: set[int] = set()
+        self._posting_lock = threading.Lock()
 
     def stop_claiming(self) -> None:
         """Claim no more notices (the first thing a stopping process does; deliveries under way go on)."""
@@ -87,9 +91,11 @@ class Notices:
         threading.Thread(target=lambda: (self._notice_pool.shutdown(wait=True), finished.set()), daemon=True).start()
         if not finished.wait(timeout):
             log.warning("notices still being delivered after %.0fs; releasing their claims", timeout)
+        with self._posting_lock:
+            in_flight = frozenset(self._posting)
         try:
             with self.sessions.begin() as session:
-                released = repo.release_claims(session, owner=self.worker_id)
+                released = repo.release_claims(session, owner=self.worker_id, keep=in_flight)
         except Exception as error:  # the database is gone: the claims lapse with their lease instead
             log.warning("could not release notice claims (%s); they lapse after ECO_NOTICE_LEASE", type(error).__name__)
             return 0
@@ -234,8 +240,14 @@ class Notices:
         with self.sessions.begin() as session:
             if not repo.mark_attempt(session, notice, owner=self.worker_id, now=self.clock.now()):
                 return False  # our lease ran out and another replica has it now
-        ts = self.chat.post(delivery.channel, replace(delivery.message, tag=tag), thread=delivery.thread)
-        self._record_sent(notice, connection, ts, "")
+        with self._posting_lock:
+            self._posting.add(notice.id)
+        try:
+            ts = self.chat.post(delivery.channel, replace(delivery.message, tag=tag), thread=delivery.thread)
+            self._record_sent(notice, connection, ts, "")
+        finally:
+            with self._posting_lock:
+                self._posting.discard(notice.id)
         return True
 
     def _record_sent(self, notice: Notice, connection: Connection, ts: str, detail: str) -> None:

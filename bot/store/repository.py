@@ -303,14 +303,15 @@ def postpone_notice(session: Session, notice: Notice, *, owner: str, until: date
     return _write_fenced(session, notice, owner, **values)
 
 
-def release_claims(session: Session, *, owner: str) -> int:
-    """On shutdown: give back every notice `owner` holds, due at once, for another process to take. An attempted
-    one keeps its `attempted_at`, so its taker looks for the post before posting."""
+def release_claims(session: Session, *, owner: str, keep: frozenset[int] = frozenset()) -> int:
+    """On shutdown: give back the notices `owner` holds, due at once, for another process to take; those in `keep`
+    stay claimed until their lease runs out. An attempted one keeps its `attempted_at`, so its taker looks for the
+    post before posting."""
+    condition = [Notice.claimed_by == owner, Notice.state == "claimed"]
+    if keep:
+        condition.append(Notice.id.not_in(keep))
     return session.execute(
-        update(Notice)
-        .where(Notice.claimed_by == owner, Notice.state == "claimed")
-        .values(state="pending", claimed_by=None, lease_until=None)
-        .execution_options(synchronize_session=False)
+        update(Notice).where(*condition).values(state="pending", claimed_by=None, lease_until=None).execution_options(synchronize_session=False)
     ).rowcount
 
 
