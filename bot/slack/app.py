@@ -19,6 +19,7 @@ from bot.engine.content import Message
 from bot.engine.conversation import Engine
 from bot.engine.ports import Actor
 from bot.slack import render
+from bot.workers import EngineProxy
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,11 @@ log = logging.getLogger(__name__)
 HUMAN_SUBTYPES = {None, "thread_broadcast"}
 
 
-def build_bolt_app(*, engine: Engine, client: WebClient, signing_secret: str | None, executor: Executor) -> App:
-    """`executor` runs the listeners after their ack; its owner drains it on shutdown."""
+def build_bolt_app(
+    *, engine: Engine | EngineProxy, client: WebClient, signing_secret: str | None, executor: Executor
+) -> App:
+    """`engine` is the engine, or its proxy in worker processes (ECO_WORKER_PROCESSES); `executor` runs the lazy
+    functions after their ack, and its owner drains it on shutdown."""
     app = App(
         client=client,
         signing_secret=signing_secret or "",
