@@ -322,6 +322,18 @@ def notice(database: Engine, connection_id: int, kind: str) -> Notice:
     return found
 
 
+def wait_sent(database: Engine, connection_id: int, kind: str, *, timeout: float, what: str) -> Notice:
+    """The notice once it is recorded as sent (its row may not exist yet: the engine schedules some itself)."""
+
+    def sent() -> Notice | None:
+        with session_factory(database)() as session:
+            return session.scalar(
+                select(Notice).where(Notice.connection_id == connection_id, Notice.kind == kind, Notice.state == "sent")
+            )
+
+    return wait_until(sent, timeout=timeout, what=what)
+
+
 def connection(database: Engine, connection_id: int) -> Connection:
     with session_factory(database)() as session:
         found = session.get(Connection, connection_id)

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.sandbox.world import CUSTOMER_ACCOUNT, AwsWorld, CustomerAccount
 from bot.store import repository as repo
@@ -281,20 +281,30 @@ def test_one_claim_takes_at_most_its_limit_on_a_table_without_statistics(notice_
 
 
 def test_the_due_notice_query_reads_the_open_notices_index(notice_database):
-    _seed_due(notice_database, 5)
+    """The plan of the very statement `claim_due_notices` sends (captured, then EXPLAINed with its parameters)."""
+    now = _seed_due(notice_database, 5)
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "WITH")):
+            sent.append((statement, parameters))
+
+    event.listen(notice_database, "before_cursor_execute", capture)
+    try:
+        with session_factory(notice_database)() as session:
+            repo.claim_due_notices(session, now=now, owner="planner", lease=timedelta(minutes=2))
+            session.rollback()
+    finally:
+        event.remove(notice_database, "before_cursor_execute", capture)
+    [(statement, parameters)] = sent
+
     with notice_database.begin() as connection:
         if notice_database.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show its choice
-            plan = connection.exec_driver_sql(
-                "EXPLAIN SELECT id FROM notices WHERE state IN ('pending', 'claimed') AND due_at <= now() "
-                "AND (state = 'pending' OR lease_until < now()) ORDER BY due_at, id LIMIT 50 FOR UPDATE SKIP LOCKED"
-            ).scalars().all()
+            plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
         else:
-            plan = connection.exec_driver_sql(
-                "EXPLAIN QUERY PLAN SELECT id FROM notices WHERE state IN ('pending', 'claimed') AND due_at <= '9999' "
-                "AND (state = 'pending' OR lease_until < '9999') ORDER BY due_at, id LIMIT 50"
-            ).all()
-    assert "ix_notices_open_due" in str(plan)
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    assert "ix_notices_open_due" in str(plan), plan
 
 
 def test_a_stopping_process_gives_back_its_claims(notice_database):

@@ -46,6 +46,7 @@ from tests.replicas import (
     seed_connection,
     seed_connections,
     tagged,
+    wait_sent,
     wait_until,
 )
 
@@ -196,11 +197,7 @@ def test_a_replica_killed_between_post_and_record_is_taken_over_without_a_second
         held.release()  # the answer goes nowhere: its reader is dead
         (survivor,) = [r for r in replicas.started if r is not claimant]
 
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, REMINDER)).state == "sent" and n,
-            timeout=LEASE_SECONDS + 15,
-            what="the notice taken over and recorded as sent by the other replica",
-        )
+        sent = wait_sent(database, seeded.id, REMINDER, timeout=LEASE_SECONDS + 15, what="the notice taken over and recorded as sent by the other replica")
         time.sleep(1.5)  # more passes: still no second post
 
         posts = notice_posts(slack)[(seeded.id, REMINDER)]
@@ -240,11 +237,7 @@ def test_a_replica_stopped_while_its_post_is_in_flight_keeps_the_claim_and_the_p
         assert (after_stop.state, after_stop.claimed_by) == ("claimed", row.claimed_by), "an in-flight claim was released"
         held.release()
 
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, REMINDER)).state == "sent" and n,
-            timeout=LEASE_SECONDS + 15,
-            what="the notice taken over after the lease and recorded as sent",
-        )
+        sent = wait_sent(database, seeded.id, REMINDER, timeout=LEASE_SECONDS + 15, what="the notice taken over after the lease and recorded as sent")
         time.sleep(1.5)
         assert len(notice_posts(slack)[(seeded.id, REMINDER)]) == 1
         assert sent.posted_ts == posted.response["ts"]
@@ -262,11 +255,7 @@ def test_a_post_whose_answer_was_lost_is_found_by_its_tag_and_not_posted_again(d
 
     with replicas.explained():
         posted = lost.wait_arrived(timeout=15)
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, REMINDER)).state == "sent" and n,
-            timeout=20,
-            what="the notice recorded as sent after its answer was lost",
-        )
+        sent = wait_sent(database, seeded.id, REMINDER, timeout=20, what="the notice recorded as sent after its answer was lost")
         time.sleep(1.5)
 
         posts = notice_posts(slack)[(seeded.id, REMINDER)]
@@ -321,11 +310,7 @@ def test_a_replica_killed_between_claim_and_post_is_taken_over_and_posts_once(
         (survivor,) = [r for r in replicas.started if r is not claimant]
         assert notice_posts(slack).get((seeded.id, WINDOW_END)) is None
 
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, WINDOW_END)).state == "sent" and n,
-            timeout=LEASE_SECONDS + 20,
-            what="the window notice taken over and recorded as sent by the other replica",
-        )
+        sent = wait_sent(database, seeded.id, WINDOW_END, timeout=LEASE_SECONDS + 20, what="the window notice taken over and recorded as sent by the other replica")
         time.sleep(1.5)
 
         posts = notice_posts(slack)[(seeded.id, WINDOW_END)]
@@ -382,11 +367,7 @@ def test_a_replica_stopped_with_sigterm_mid_notice_gives_it_back_at_once(
         assert code == 0
         assert "Traceback" not in claimant.stderr()
 
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, WINDOW_END)).state == "sent" and n,
-            timeout=15,
-            what="the released notice posted by the other replica",
-        )
+        sent = wait_sent(database, seeded.id, WINDOW_END, timeout=15, what="the released notice posted by the other replica")
         time.sleep(1.0)
         posts = notice_posts(slack)[(seeded.id, WINDOW_END)]
         assert len(posts) == 1, f"{len(posts)} posts of the window notice"
@@ -435,16 +416,8 @@ def test_on_sqlite_a_process_killed_before_the_window_ends_still_sends_the_windo
         assert notice_posts(slack).get((seeded.id, WINDOW_END)) is None
 
         replicas.start(sqlite_url, **settings)
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, WINDOW_END)).state == "sent" and n,
-            timeout=25,
-            what="the window notice sent by the restarted process",
-        )
-        wait_until(
-            lambda: notice(database, seeded.id, WINDOW_DM).state == "sent",
-            timeout=10,
-            what="the direct message to the requester sent",
-        )
+        sent = wait_sent(database, seeded.id, WINDOW_END, timeout=25, what="the window notice sent by the restarted process")
+        wait_sent(database, seeded.id, WINDOW_DM, timeout=10, what="the direct message to the requester sent")
         time.sleep(1.5)
 
         posts = notice_posts(slack)
@@ -471,11 +444,7 @@ def test_a_notice_rate_limited_by_slack_comes_after_retry_after_once(database_ur
     schedule(database, [seeded], REMINDER, now())
 
     with replicas.explained():
-        sent = wait_until(
-            lambda: (n := notice(database, seeded.id, REMINDER)).state == "sent" and n,
-            timeout=20,
-            what="the rate-limited notice sent",
-        )
+        sent = wait_sent(database, seeded.id, REMINDER, timeout=20, what="the rate-limited notice sent")
         time.sleep(1.5)
 
         attempts = [c for c in slack.calls("chat.postMessage") if tagged(seeded.id, REMINDER)(c.params)]
@@ -582,10 +551,7 @@ def test_with_worker_processes_the_work_and_the_notices_run_in_the_workers_and_s
             response_url=slack.response_url("approve"),
         )  # fmt: skip
         assert post(replica.events_url, body, headers)[0] == 200
-        def window_notice_sent():  # the row appears only once the worker has taken the decision
-            return next((n for n in notices(database) if n.connection_id == seeded.id and n.kind == WINDOW_END and n.state == "sent"), None)
-
-        sent = wait_until(window_notice_sent, timeout=30, what="the window notice")
+        sent = wait_sent(database, seeded.id, WINDOW_END, timeout=30, what="the window notice")
         assert connection(database, seeded.id).step == "active"
         claimant = int(sent.claimed_by.split(":")[1])  # host:pid:random
         assert claimant in workers, f"claimed by {sent.claimed_by}, workers {workers}"

@@ -36,7 +36,7 @@ from bot.engine.home import HomeTab
 from bot.engine.identifiers import Invalid, RoleArn, parse_bucket_name, parse_connection_ref, parse_role_arn
 from bot.engine.notices import Notices
 from bot.engine.ports import Actor, Chat, ChatError, Clock, Directory, Verifier
-from bot.engine.steps import APPROVAL_FOR, AWAITING_ANSWER, CHECKING, STEPS, Step
+from bot.engine.steps import ANSWER_FOR, APPROVAL_FOR, AWAITING_ANSWER, CHECKING, STEPS, Step
 from bot.settings import Approvers, Settings
 from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR, Outcome, audit_for_connection, record_audit
@@ -280,7 +280,7 @@ class Engine(Approvals, HomeTab, Notices):
                     )
             self._audit(session, actor.team, connection, actor.user, ANSWERS[step], *_answer_outcome(text, answer, claimed), step=step)
         if isinstance(answer, Invalid):
-            what = "bucket name" if step is Step.AWAITING_BUCKET else "role ARN"
+            what = ANSWER_FOR[step]
             self._post(connection, script.refusal(answer, text, what))
         elif not claimed:  # a check is running, or another reply claimed the question a moment ago
             self._whisper(actor, thread, script.still_checking(connection))

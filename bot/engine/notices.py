@@ -28,7 +28,7 @@ from bot.engine import script
 from bot.engine.content import Item, Message, Status, Tag, rich
 from bot.engine.identifiers import RoleArn, parse_role_arn
 from bot.engine.ports import ChatError
-from bot.engine.steps import APPROVAL_FOR, AWAITING_ANSWER, WINDOW_OUTCOMES, Step
+from bot.engine.steps import ANSWER_FOR, APPROVAL_FOR, AWAITING_ANSWER, WINDOW_OUTCOMES, Step
 from bot.settings import format_duration
 from bot.store import repository as repo
 from bot.store.audit import BOT_ACTOR
@@ -211,7 +211,7 @@ class Notices:
         return self.verifier.check_arrival(role, connection.external_id, connection.bucket)
 
     def _expire(self, notice: Notice, connection: Connection) -> Delivery | None:
-        asked_for, was = ("role" if connection.bucket else "bucket"), connection.step
+        was = Step(connection.step)
         with self.sessions.begin() as session:
             if not repo.still_holds(session, notice, owner=self.worker_id):
                 return None
@@ -219,9 +219,9 @@ class Notices:
                 return self._drop(notice)  # answered at the last moment
             repo.drop_pending_notices(session, connection)
             self._audit(session, connection.team_id, connection, BOT_ACTOR, "expire", "done",
-                        f"no {asked_for} given within {format_duration(self.policy.expire_after)}", step=was)  # fmt: skip
+                        f"no {ANSWER_FOR[was]} given within {format_duration(self.policy.expire_after)}", step=was)  # fmt: skip
         self._refresh_root(connection)
-        return self._in_thread(connection, script.expired(connection, waited=self.policy.expire_after))
+        return self._in_thread(connection, script.expired(connection, question=was, waited=self.policy.expire_after))
 
     @staticmethod
     def _in_thread(connection: Connection, message: Message) -> Delivery:
@@ -299,16 +299,15 @@ class Notices:
         reminder and an expiry for a question, the window-end notice for processing. The reminder and expiry of
         an earlier question go: they would be dropped when due anyway, and open rows are what the scheduler reads."""
         asking = connection.step in AWAITING_ANSWER
-        for family in (ANSWER_REMINDER, EXPIRY):
-            keep = f"{family}:{connection.version}" if asking else None
-            repo.drop_pending_notices(session, connection, family=family, keep=keep)
+        # Keyed by version: a question asked again (after a failed check or a rejection) gets its own pair.
+        reminder, expiry = f"{ANSWER_REMINDER}:{connection.version}", f"{EXPIRY}:{connection.version}"
+        repo.drop_pending_notices(session, connection, families=(ANSWER_REMINDER, EXPIRY), keep=(reminder, expiry) if asking else ())
         if connection.step in APPROVAL_FOR:
             kind = f"{APPROVAL_REMINDER}:{connection.approval_round}"
             repo.schedule_notice(session, connection, kind=kind, due_at=now + self.policy.approval_reminder)
         elif asking:
-            # Keyed by version: a question asked again (after a failed check or a rejection) gets its own pair.
-            repo.schedule_notice(session, connection, kind=f"{ANSWER_REMINDER}:{connection.version}", due_at=now + self.policy.reminder_after)
-            repo.schedule_notice(session, connection, kind=f"{EXPIRY}:{connection.version}", due_at=now + self.policy.expire_after)
+            repo.schedule_notice(session, connection, kind=reminder, due_at=now + self.policy.reminder_after)
+            repo.schedule_notice(session, connection, kind=expiry, due_at=now + self.policy.expire_after)
         elif connection.step == Step.PROCESSING and connection.window_ends_at is not None:
             repo.schedule_notice(session, connection, kind=WINDOW_END, due_at=connection.window_ends_at)
 

@@ -26,7 +26,7 @@ from bot.engine.content import (
     shorten,
 )
 from bot.engine.identifiers import Invalid
-from bot.engine.steps import PHASES, STEPS, Step
+from bot.engine.steps import ANSWER_FOR, PHASES, STEPS, Step
 from bot.settings import format_duration
 from bot.store.models import AuditEvent, Connection, Decision
 
@@ -416,7 +416,7 @@ def window_summary(connection: Connection) -> Message:
 
 
 def answer_reminder(connection: Connection, *, waiting_since: datetime, expires_at: datetime) -> Message:
-    what = "bucket name" if connection.step == Step.AWAITING_BUCKET else "role ARN"
+    what = ANSWER_FOR[Step(connection.step)]
     return Message.text(
         "⏰ ", Mention(connection.requester_id), ", this connection has been waiting for the ", what, " since ",
         Time(waiting_since), ". Reply here with it when you have it; without an answer the connection expires at ",
@@ -424,8 +424,9 @@ def answer_reminder(connection: Connection, *, waiting_since: datetime, expires_
     )  # fmt: skip
 
 
-def expired(connection: Connection, *, waited: timedelta) -> Message:
-    what = "role ARN" if connection.bucket else "bucket name"  # the question it stopped at
+def expired(connection: Connection, *, question: Step, waited: timedelta) -> Message:
+    """`question`: the step it stopped at (the connection itself is expired by now)."""
+    what = ANSWER_FOR[question]
     return Message.text(
         "⌛ This connection expired: the ", what, " was not given within ", format_duration(waited),
         ". Nothing was connected. Run /eco connect to start again.",

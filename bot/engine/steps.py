@@ -64,6 +64,8 @@ STEPS: dict[Step, StepInfo] = {
 
 CHECKING = {Step.CHECKING_BUCKET: Step.AWAITING_BUCKET, Step.CHECKING_ROLE: Step.AWAITING_ROLE}
 AWAITING_ANSWER = {Step.AWAITING_BUCKET: Step.CHECKING_BUCKET, Step.AWAITING_ROLE: Step.CHECKING_ROLE}
+# What each question asks for, in the bot's words.
+ANSWER_FOR = {Step.AWAITING_BUCKET: "bucket name", Step.AWAITING_ROLE: "role ARN"}
 
 # Approval: which answer each approval step is about, where approval leads, and where a rejection sends the
 # conversation back (to the question, so that the requester can correct the answer and resubmit).

@@ -316,15 +316,20 @@ def release_claims(session: Session, *, owner: str, keep: frozenset[int] = froze
 
 
 def drop_pending_notices(
-    session: Session, connection: Connection, *, kind: str | None = None, family: str | None = None, keep: str | None = None
+    session: Session,
+    connection: Connection,
+    *,
+    kind: str | None = None,
+    families: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
 ) -> None:
-    """Drop a connection's notices not sent yet: all of them, those of one `kind`, or those of a `family` of kinds
-    (`answer_reminder` covers `answer_reminder:<n>`) but `keep`."""
+    """Drop a connection's notices not sent yet, in one statement: all of them, those of one `kind`, or those of
+    some `families` of kinds (`answer_reminder` covers `answer_reminder:<n>`), all but those in `keep`."""
     condition = [Notice.connection_id == connection.id, Notice.state == "pending"]
     if kind is not None:
         condition.append(Notice.kind == kind)
-    if family is not None:
-        condition.append(Notice.kind.startswith(f"{family}:", autoescape=True))
-    if keep is not None:
-        condition.append(Notice.kind != keep)
+    if families:
+        condition.append(or_(*(Notice.kind.startswith(f"{family}:", autoescape=True) for family in families)))
+    if keep:
+        condition.append(Notice.kind.not_in(keep))
     session.execute(update(Notice).where(*condition).values(state="dropped").execution_options(synchronize_session=False))
